@@ -1,0 +1,15 @@
+//! Steward's local stack: the AWS emulator (moto server, from the project's
+//! virtualenv) started on a free loopback port, and the resources of
+//! template.yaml provisioned on it, so functions, tests and the demo run
+//! without an AWS account.
+//!
+//! moto lacks some of AWS's behaviour (no SageMaker or CloudWatch events,
+//! ClientRequestToken ignored, …); the twin grows to fill those gaps.
+
+mod aws;
+mod emulator;
+mod stack;
+
+pub use aws::{local_sdk_config, s3_client, REGION};
+pub use emulator::{Emulator, EmulatorError};
+pub use stack::{Stack, StackError, StackSpec};

@@ -1,0 +1,168 @@
+//! Deciding what a trigger builds: which group, which pipeline, with which
+//! parameters, and under which idempotency key. Pure: no AWS calls here.
+
+use crate::events::s3::ObjectCreated;
+use crate::events::steward::{DataVersion, Trigger};
+use crate::events::EventError;
+use crate::naming::{pipeline_execution_display_name, IdempotencyKey};
+use crate::policy::{Debounce, Group, Policy};
+
+/// One pipeline execution to start, fully decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildPlan {
+    pub group: String,
+    pub pipeline_name: String,
+    pub trigger: Trigger,
+    pub key: IdempotencyKey,
+    pub data: Option<DataVersion>,
+    pub commit: Option<String>,
+    /// Pipeline parameters by the names the group's pipeline declares.
+    pub parameters: Vec<(String, String)>,
+    pub display_name: String,
+    pub description: String,
+}
+
+/// Why an event starts nothing. Not an error: most objects in a watched bucket
+/// are data files, not markers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ignored {
+    /// No group watches this bucket and prefix.
+    NotWatched { bucket: String, key: String },
+    /// The group waits for its marker; this object is data, not the marker.
+    NotMarker {
+        group: String,
+        key: String,
+        marker: String,
+    },
+    /// The group debounces by a quiet window, which the schedule tick handles.
+    QuietWindow { group: String, key: String },
+}
+
+impl std::fmt::Display for Ignored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ignored::NotWatched { bucket, key } => {
+                write!(f, "s3://{bucket}/{key} is outside every watched prefix")
+            }
+            Ignored::NotMarker { group, key, marker } => write!(
+                f,
+                "{key} is data for group {group}, which builds when its marker `{marker}` lands"
+            ),
+            Ignored::QuietWindow { group, key } => write!(
+                f,
+                "{key} is data for group {group}, which builds after a quiet window, not on a marker"
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Build(Box<BuildPlan>),
+    Ignore(Ignored),
+}
+
+/// New data in S3: a marker object closes a data set and starts one build of the
+/// group watching its prefix, with the marker's prefix as the input.
+pub fn on_object_created(policy: &Policy, object: &ObjectCreated) -> Result<Decision, EventError> {
+    let bucket = object.bucket.name.as_str();
+    let key = object.object.key.as_str();
+    let Some(group) = policy.watching(bucket, key) else {
+        return Ok(Decision::Ignore(Ignored::NotWatched {
+            bucket: bucket.into(),
+            key: key.into(),
+        }));
+    };
+    let Some(watch) = group.data.as_ref() else {
+        // `watching` only returns groups with a data watch.
+        return Ok(Decision::Ignore(Ignored::NotWatched {
+            bucket: bucket.into(),
+            key: key.into(),
+        }));
+    };
+    let marker = match &watch.debounce {
+        Debounce::Marker { marker } => marker,
+        Debounce::QuietWindow { .. } => {
+            return Ok(Decision::Ignore(Ignored::QuietWindow {
+                group: group.name.clone(),
+                key: key.into(),
+            }))
+        }
+    };
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((dir, name)) => (format!("{dir}/"), name),
+        None => (String::new(), key),
+    };
+    if name != marker {
+        return Ok(Decision::Ignore(Ignored::NotMarker {
+            group: group.name.clone(),
+            key: key.into(),
+            marker: marker.clone(),
+        }));
+    }
+    // A versioned bucket names each write of the marker; otherwise the sequencer
+    // does (an empty marker's etag is the same every day, so it cannot).
+    let version_id = object.object.version_id.clone();
+    let etag = object.object.etag.clone();
+    let identity = version_id
+        .clone()
+        .or_else(|| object.object.sequencer.clone())
+        .or_else(|| etag.clone())
+        .ok_or(EventError::MissingField {
+            field: "detail.object.version-id (or sequencer, or etag)",
+        })?;
+    let version = version_id
+        .clone()
+        .or_else(|| etag.clone())
+        .unwrap_or_else(|| identity.clone());
+    let uri = format!("s3://{bucket}/{prefix}");
+    let key_id = IdempotencyKey::data_build(bucket, &prefix, &identity);
+    let data = DataVersion {
+        uri: uri.clone(),
+        bucket: bucket.into(),
+        prefix: prefix.clone(),
+        marker_key: key.into(),
+        version: version.clone(),
+        version_id,
+        etag,
+    };
+    Ok(Decision::Build(Box::new(plan(
+        group,
+        Trigger::Data,
+        key_id,
+        Some(data),
+        None,
+        format!("Steward: new data {uri} (version {version})"),
+    ))))
+}
+
+fn plan(
+    group: &Group,
+    trigger: Trigger,
+    key: IdempotencyKey,
+    data: Option<DataVersion>,
+    commit: Option<String>,
+    description: String,
+) -> BuildPlan {
+    let names = &group.pipeline.parameters;
+    let mut parameters = vec![(names.trigger.clone(), trigger.as_str().to_string())];
+    if let Some(data) = &data {
+        parameters.push((names.input_data.clone(), data.uri.clone()));
+        parameters.push((names.data_version.clone(), data.version.clone()));
+    }
+    if let Some(commit) = &commit {
+        parameters.push((names.commit.clone(), commit.clone()));
+    }
+    BuildPlan {
+        group: group.name.clone(),
+        pipeline_name: group.pipeline.name.clone(),
+        trigger,
+        display_name: pipeline_execution_display_name(trigger.as_str(), &key),
+        key,
+        data,
+        commit,
+        parameters,
+        // SageMaker caps the description at 3072 characters.
+        description: description.chars().take(3072).collect(),
+    }
+}

@@ -1,0 +1,109 @@
+//! Configuration from the environment, parsed once at cold start.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `STEWARD_LEDGER_TABLE`: the ledger's DynamoDB table.
+    pub ledger_table: String,
+    /// `STEWARD_EVENT_BUS`: the bus Steward's own events go to.
+    pub event_bus: String,
+    /// `STEWARD_POLICY_PARAMETER`: the SSM parameter holding the published policy.
+    pub policy_parameter: String,
+    /// `STEWARD_CLAIM_LEASE_SECONDS` (default 120): how long an attempt owns a
+    /// cause before another delivery may take it over. Longer than the function's
+    /// timeout, so a live attempt is never overtaken.
+    pub claim_lease: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Parse from any lookup, so tests need not mutate the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let claim_lease = match lookup("STEWARD_CLAIM_LEASE_SECONDS") {
+            None => Duration::from_secs(120),
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "STEWARD_CLAIM_LEASE_SECONDS",
+                    reason: format!("expected a positive number of seconds, got `{raw}`"),
+                })?,
+        };
+        Ok(Self {
+            ledger_table: required("STEWARD_LEDGER_TABLE")?,
+            event_bus: required("STEWARD_EVENT_BUS")?,
+            policy_parameter: required("STEWARD_POLICY_PARAMETER")?,
+            claim_lease,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn reads_names_and_defaults_the_lease() {
+        let config = Config::from_lookup(env(&[
+            ("STEWARD_LEDGER_TABLE", "ledger"),
+            ("STEWARD_EVENT_BUS", "steward"),
+            ("STEWARD_POLICY_PARAMETER", "/steward/policy"),
+        ]))
+        .unwrap();
+        assert_eq!(config.ledger_table, "ledger");
+        assert_eq!(config.claim_lease, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn missing_and_invalid_values_are_named() {
+        let err = Config::from_lookup(env(&[("STEWARD_LEDGER_TABLE", "ledger")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable STEWARD_EVENT_BUS is not set"
+        );
+        let err = Config::from_lookup(env(&[
+            ("STEWARD_LEDGER_TABLE", "ledger"),
+            ("STEWARD_EVENT_BUS", "steward"),
+            ("STEWARD_POLICY_PARAMETER", "/p"),
+            ("STEWARD_CLAIM_LEASE_SECONDS", "soon"),
+        ]))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("STEWARD_CLAIM_LEASE_SECONDS"),
+            "{err}"
+        );
+    }
+}
