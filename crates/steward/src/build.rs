@@ -166,3 +166,150 @@ fn plan(
         description: description.chars().take(3072).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::s3::{Bucket, Object};
+
+    const POLICY: &str = include_str!("../../../examples/steward.toml");
+
+    fn object(bucket: &str, key: &str) -> ObjectCreated {
+        serde_json::from_value(serde_json::json!({
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": 0, "etag": "d41d8cd98f00b204e9800998ecf8427e",
+                       "version-id": "v-123", "sequencer": "00617F0829"},
+            "reason": "PutObject"
+        }))
+        .unwrap()
+    }
+
+    fn policy() -> Policy {
+        Policy::parse(POLICY).unwrap()
+    }
+
+    fn build(decision: Decision) -> BuildPlan {
+        match decision {
+            Decision::Build(plan) => *plan,
+            Decision::Ignore(why) => panic!("expected a build, got: {why}"),
+        }
+    }
+
+    #[test]
+    fn a_marker_builds_its_prefix_with_the_data_version() {
+        let plan = build(
+            on_object_created(
+                &policy(),
+                &object(
+                    "acme-ml-data",
+                    "payroll-fraud/transactions/2026-11-23/_SUCCESS",
+                ),
+            )
+            .unwrap(),
+        );
+        assert_eq!(plan.group, "payroll-fraud");
+        assert_eq!(plan.pipeline_name, "payroll-fraud-train");
+        assert_eq!(plan.trigger, Trigger::Data);
+        let uri = "s3://acme-ml-data/payroll-fraud/transactions/2026-11-23/";
+        assert_eq!(
+            plan.parameters,
+            vec![
+                ("Trigger".to_string(), "data".to_string()),
+                ("InputDataUrl".to_string(), uri.to_string()),
+                ("DataVersion".to_string(), "v-123".to_string()),
+            ]
+        );
+        assert_eq!(
+            plan.key.as_str(),
+            "build/s3/acme-ml-data/payroll-fraud/transactions/2026-11-23/@v-123"
+        );
+        let data = plan.data.unwrap();
+        assert_eq!(data.uri, uri);
+        assert_eq!(
+            data.marker_key,
+            "payroll-fraud/transactions/2026-11-23/_SUCCESS"
+        );
+        assert!(plan.description.contains(uri));
+    }
+
+    #[test]
+    fn data_files_wait_for_their_marker() {
+        let decision = on_object_created(
+            &policy(),
+            &object(
+                "acme-ml-data",
+                "payroll-fraud/transactions/2026-11-23/part-0.csv",
+            ),
+        )
+        .unwrap();
+        assert!(matches!(
+            decision,
+            Decision::Ignore(Ignored::NotMarker { ref group, ref marker, .. })
+                if group == "payroll-fraud" && marker == "_SUCCESS"
+        ));
+    }
+
+    #[test]
+    fn objects_outside_every_watch_are_ignored() {
+        for (bucket, key) in [
+            (
+                "other-bucket",
+                "payroll-fraud/transactions/2026-11-23/_SUCCESS",
+            ),
+            ("acme-ml-data", "scratch/_SUCCESS"),
+            ("acme-ml-data", "_SUCCESS"),
+        ] {
+            let decision = on_object_created(&policy(), &object(bucket, key)).unwrap();
+            assert!(
+                matches!(decision, Decision::Ignore(Ignored::NotWatched { .. })),
+                "{bucket}/{key}: {decision:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn quiet_window_groups_do_not_build_on_single_objects() {
+        let decision = on_object_created(
+            &policy(),
+            &object("acme-ml-data", "attrition/snapshots/2026-11/_SUCCESS"),
+        )
+        .unwrap();
+        assert!(matches!(
+            decision,
+            Decision::Ignore(Ignored::QuietWindow { ref group, .. }) if group == "attrition"
+        ));
+    }
+
+    #[test]
+    fn unversioned_buckets_use_the_sequencer_for_identity_and_the_etag_as_version() {
+        let mut event = object("acme-ml-data", "payroll-fraud/transactions/d1/_SUCCESS");
+        event.object.version_id = None;
+        let plan = build(on_object_created(&policy(), &event).unwrap());
+        assert!(plan.key.as_str().ends_with("@00617F0829"), "{}", plan.key);
+        assert_eq!(
+            plan.data.unwrap().version,
+            "d41d8cd98f00b204e9800998ecf8427e"
+        );
+    }
+
+    #[test]
+    fn a_marker_without_any_identity_is_a_named_error() {
+        let event = ObjectCreated {
+            bucket: Bucket {
+                name: "acme-ml-data".into(),
+            },
+            object: Object {
+                key: "payroll-fraud/transactions/d1/_SUCCESS".into(),
+                etag: None,
+                version_id: None,
+                sequencer: None,
+                ..object("b", "k").object
+            },
+            ..object("b", "k")
+        };
+        let err = on_object_created(&policy(), &event).unwrap_err();
+        assert_eq!(err.error_type(), "missing_field");
+        assert!(err.to_string().contains("version-id"), "{err}");
+    }
+}
