@@ -9,7 +9,9 @@
 mod aws;
 mod emulator;
 mod stack;
+pub mod twin;
 
 pub use aws::{local_sdk_config, s3_client, REGION};
 pub use emulator::{Emulator, EmulatorError};
 pub use stack::{Stack, StackError, StackSpec};
+pub use twin::{Twin, TwinConfig};
