@@ -8,7 +8,7 @@ use steward::publish::PublishError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartBuildError {
-    #[error("malformed event: {0}")]
+    #[error(transparent)]
     Event(#[from] EventError),
     #[error("start-build does not handle `{detail_type}` events from `{event_source}`; check the rule's pattern")]
     Unsupported {
