@@ -92,3 +92,61 @@ async fn reset_forgets_moto_state() {
         .unwrap_or_default();
     assert!(buckets.is_empty(), "{buckets:?}");
 }
+
+#[tokio::test]
+async fn a_reset_keeps_the_twin_s_configuration() {
+    let emulator = Emulator::start().unwrap_or_else(|e| panic!("{e}"));
+    let mut config = TwinConfig::new(emulator.endpoint());
+    config.time_scale = 600.0;
+    config
+        .pipeline_steps
+        .insert("always-fails".into(), vec!["false".into()]);
+    let twin = Twin::start(config).await.unwrap();
+    TwinClient::new(twin.endpoint())
+        .post("reset", &serde_json::json!({}))
+        .await
+        .unwrap();
+    let sagemaker = aws_sdk_sagemaker::Client::new(&local_sdk_config(&twin.endpoint()).await);
+    sagemaker
+        .create_pipeline()
+        .pipeline_name("always-fails")
+        .pipeline_definition(r#"{"Version":"2020-12-01","Parameters":[],"Steps":[]}"#)
+        .role_arn("arn:aws:iam::123456789012:role/steward-local-pipeline")
+        .client_request_token("steward-test-create-pipeline-0001")
+        .send()
+        .await
+        .unwrap();
+    let arn = sagemaker
+        .start_pipeline_execution()
+        .pipeline_name("always-fails")
+        .client_request_token("a".repeat(40))
+        .send()
+        .await
+        .unwrap()
+        .pipeline_execution_arn
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let status = sagemaker
+            .describe_pipeline_execution()
+            .pipeline_execution_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .pipeline_execution_status
+            .map(|s| s.as_str().to_string());
+        if status.as_deref() == Some("Failed") {
+            break;
+        }
+        assert_ne!(
+            status.as_deref(),
+            Some("Succeeded"),
+            "the step still runs after a reset"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no final status: {status:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -1,5 +1,6 @@
 //! `steward`: the operator's CLI.
 
+mod events;
 mod local;
 mod policy;
 
@@ -27,6 +28,29 @@ enum Command {
     /// Run Steward on this machine, against the AWS emulator.
     #[command(subcommand)]
     Local(LocalCommand),
+    /// Work with events and the rules of template.yaml.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Which rules of template.yaml match an event, and which functions receive it.
+    Route {
+        /// The event, as EventBridge delivers it (e.g. events/s3-object-created.json).
+        event: PathBuf,
+        /// A template parameter, NAME=VALUE (lists comma-separated); repeatable.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[arg(long, default_value = "template.yaml")]
+        template: PathBuf,
+        /// Only rules on this bus (default: rules on any bus).
+        #[arg(long)]
+        bus: Option<String>,
+        /// Print JSON for machines.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,6 +86,19 @@ async fn main() -> ExitCode {
         Command::Policy(PolicyCommand::Check { file }) => policy::check(&file),
         Command::Local(LocalCommand::Up { policy }) => local::up(&policy).await,
         Command::Local(LocalCommand::Demo { policy }) => local::demo(&policy).await,
+        Command::Events(EventsCommand::Route {
+            event,
+            params,
+            template,
+            bus,
+            json,
+        }) => events::route(&events::RouteArgs {
+            event: &event,
+            template: &template,
+            params: &params,
+            bus: bus.as_deref(),
+            json,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

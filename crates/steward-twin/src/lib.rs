@@ -8,6 +8,7 @@
 
 mod aws;
 mod emulator;
+pub mod router;
 mod stack;
 pub mod twin;
 

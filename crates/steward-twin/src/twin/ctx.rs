@@ -60,6 +60,8 @@ pub struct Ctx {
     pub account: String,
     pub region: String,
     states: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// How the twin was started, and its own endpoint: kept across resets.
+    pub(super) config: std::sync::OnceLock<(super::TwinConfig, String)>,
 }
 
 impl Ctx {
@@ -78,6 +80,7 @@ impl Ctx {
             account: "123456789012".into(),
             region: crate::REGION.into(),
             states: Mutex::new(HashMap::new()),
+            config: std::sync::OnceLock::new(),
         }
     }
 

@@ -27,6 +27,13 @@ pub struct TwinConfig {
     pub time_scale: f64,
     /// Port to listen on; 0 picks a free one.
     pub port: u16,
+    /// The local step each pipeline runs (argv), by pipeline name; a pipeline
+    /// without one succeeds after a short simulated delay.
+    pub pipeline_steps: std::collections::HashMap<String, Vec<String>>,
+    /// Base URL of `cargo lambda watch`, where CodeDeploy lifecycle hook
+    /// functions are invoked; `None`: hooks count as invoked and the caller
+    /// reports their status (PutLifecycleEventHookExecutionStatus).
+    pub lambda_invoke_endpoint: Option<String>,
 }
 
 impl TwinConfig {
@@ -35,6 +42,8 @@ impl TwinConfig {
             moto_endpoint: moto_endpoint.into(),
             time_scale: 60.0,
             port: 0,
+            pipeline_steps: Default::default(),
+            lambda_invoke_endpoint: None,
         }
     }
 }
@@ -94,6 +103,9 @@ impl Twin {
                 }
             }
         });
+        let _ = ctx.config.set((config, format!("http://{addr}")));
+        configure_modules(&ctx);
+        super::endpoints::register(&ctx);
         Ok(Twin { addr, ctx, stop })
     }
 
@@ -105,6 +117,16 @@ impl Twin {
     pub fn ctx(&self) -> &Arc<Ctx> {
         &self.ctx
     }
+}
+
+/// Hand each module its configuration; again after a reset, which clears
+/// module state.
+pub(super) fn configure_modules(ctx: &Arc<Ctx>) {
+    let Some((config, endpoint)) = ctx.config.get().cloned() else {
+        return;
+    };
+    super::pipelines::configure(ctx, config.pipeline_steps, endpoint);
+    super::codedeploy::configure(ctx, config.lambda_invoke_endpoint);
 }
 
 impl Drop for Twin {
@@ -135,7 +157,7 @@ async fn serve(
     Ok(response)
 }
 
-async fn handle(ctx: &Ctx, req: &AwsRequest) -> Reply {
+async fn handle(ctx: &Arc<Ctx>, req: &AwsRequest) -> Reply {
     if req.uri.path().starts_with(admin::PREFIX) {
         return admin::handle(ctx, req).await;
     }
