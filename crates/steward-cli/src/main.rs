@@ -64,13 +64,40 @@ enum PolicyCommand {
 
 #[derive(Subcommand)]
 enum LocalCommand {
-    /// Start the emulator, provision the stack and keep it running until Ctrl-C;
-    /// writes the functions' environment to .local/env for `cargo lambda watch`.
+    /// Start moto, the twin, the router and `cargo lambda watch`, provision the
+    /// stack, and keep it all running until Ctrl-C (or `steward local down`).
     Up {
         #[arg(long, default_value = "examples/steward.toml")]
         policy: PathBuf,
+        /// Where `cargo lambda watch` serves the functions.
+        #[arg(long, default_value_t = 9000)]
+        invoke_port: u16,
+        /// Simulated seconds per real second (rollouts, waits, retries).
+        #[arg(long, default_value_t = 60.0)]
+        time_scale: f64,
     },
-    /// The story so far: data lands in S3, its marker starts one pipeline run.
+    /// Stop what `steward local up` started.
+    Down,
+    /// What is running, where, and what has happened so far.
+    Status,
+    /// Set a CloudWatch alarm's state (emits `CloudWatch Alarm State Change`).
+    Alarm {
+        name: String,
+        #[arg(value_parser = ["ALARM", "OK", "INSUFFICIENT_DATA"])]
+        state: String,
+        #[arg(long, default_value = "set by steward local alarm")]
+        reason: String,
+    },
+    /// The emails Steward sent (captured locally), newest last, with their links.
+    Mail {
+        /// How many of the latest messages to show.
+        #[arg(long, default_value_t = 5)]
+        last: usize,
+    },
+    /// The AWS events the twin emitted, and the router's deliveries.
+    Events,
+    /// The story so far, told as it happens: data lands, its marker starts one
+    /// pipeline run, the example training registers a model, pending approval.
     Demo {
         #[arg(long, default_value = "examples/steward.toml")]
         policy: PathBuf,
@@ -84,7 +111,20 @@ async fn main() -> ExitCode {
     }
     let result = match Cli::parse().command {
         Command::Policy(PolicyCommand::Check { file }) => policy::check(&file),
-        Command::Local(LocalCommand::Up { policy }) => local::up(&policy).await,
+        Command::Local(LocalCommand::Up {
+            policy,
+            invoke_port,
+            time_scale,
+        }) => local::up(&policy, invoke_port, time_scale).await,
+        Command::Local(LocalCommand::Down) => local::down(),
+        Command::Local(LocalCommand::Status) => local::status().await,
+        Command::Local(LocalCommand::Alarm {
+            name,
+            state,
+            reason,
+        }) => local::alarm(&name, &state, &reason).await,
+        Command::Local(LocalCommand::Mail { last }) => local::mail(last).await,
+        Command::Local(LocalCommand::Events) => local::events().await,
         Command::Local(LocalCommand::Demo { policy }) => local::demo(&policy).await,
         Command::Events(EventsCommand::Route {
             event,

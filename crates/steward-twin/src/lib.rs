@@ -8,11 +8,13 @@
 
 mod aws;
 mod emulator;
+pub mod local;
 pub mod router;
 mod stack;
 pub mod twin;
 
 pub use aws::{local_sdk_config, s3_client, REGION};
-pub use emulator::{Emulator, EmulatorError};
+pub use emulator::{repo_root, Emulator, EmulatorError};
+pub use local::{LocalError, LocalOptions, LocalRun};
 pub use stack::{Stack, StackError, StackSpec};
 pub use twin::{Twin, TwinConfig};

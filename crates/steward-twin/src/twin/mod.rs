@@ -28,7 +28,7 @@ pub use ctx::{Clock, Ctx};
 pub use emit::EmittedEvent;
 pub use faults::{FaultPlan, FaultRule, Faults};
 pub use request::{AwsRequest, Reply};
-pub use server::{Twin, TwinConfig};
+pub use server::{Twin, TwinConfig, TwinError};
 
 /// Offer the request to each gap-closing module in turn; `None` means "moto".
 async fn route(ctx: &Ctx, req: &AwsRequest) -> Option<Reply> {
