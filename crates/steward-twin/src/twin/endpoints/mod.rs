@@ -191,7 +191,7 @@ async fn update(ctx: &Ctx, name: &str, body: &Value) -> Reply {
 
 fn describe(ctx: &Ctx, name: &str) -> Option<Reply> {
     let endpoint = ctx.state::<Endpoints>().get(name)?;
-    Some(Reply::json(&endpoint.render(model::Style::Api, true)))
+    Some(Reply::json(&endpoint.render(model::Style::Api)))
 }
 
 /// The config's `ProductionVariants` from moto, or moto's error (a

@@ -62,20 +62,29 @@ pub struct Pending {
     pub phase_started: DateTime<Utc>,
 }
 
-/// API output (timestamps in epoch seconds) or event detail (epoch
-/// milliseconds, upper-case status).
+/// API output (timestamps in epoch seconds) or an event detail (epoch
+/// milliseconds, upper-case status, exactly the fields of the guide's example
+/// of that event: `tests/tests/twin_event_shapes.rs` holds the twin to them).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Style {
     Api,
-    Event,
+    /// `SageMaker Endpoint State Change`: variants carry only their desired
+    /// weight and count, and there is no pending deployment.
+    StateEvent,
+    /// `SageMaker Endpoint Deployment State Change`.
+    DeploymentEvent,
 }
 
 impl Style {
     fn time(self, at: DateTime<Utc>) -> Value {
         match self {
             Style::Api => json!(at.timestamp_millis() as f64 / 1000.0),
-            Style::Event => json!(at.timestamp_millis()),
+            Style::StateEvent | Style::DeploymentEvent => json!(at.timestamp_millis()),
         }
+    }
+
+    fn is_event(self) -> bool {
+        self != Style::Api
     }
 }
 
@@ -102,6 +111,14 @@ fn weight(variant: &Value) -> f64 {
 /// Instances of the green fleet (for `INSTANCE_COUNT` capacity sizes).
 pub fn instances(variants: &[Value]) -> u32 {
     variants.iter().map(count).sum::<u64>().max(1) as u32
+}
+
+/// The guide's "Endpoint state change" example lists only these two.
+fn desired_variant(variant: &Value) -> Value {
+    json!({
+        "DesiredWeight": weight(variant),
+        "DesiredInstanceCount": count(variant),
+    })
 }
 
 fn serving_variant(variant: &Value) -> Value {
@@ -135,7 +152,9 @@ fn pending_variant(variant: &Value, pending: &Pending, style: Style) -> Value {
             "StartTime": style.time(pending.phase_started),
         }],
     });
-    if let Some(t) = variant["InstanceType"].as_str() {
+    // DescribeEndpoint's PendingProductionVariantSummary has it; the
+    // deployment event's example does not.
+    if let (Some(t), Style::Api) = (variant["InstanceType"].as_str(), style) {
         out["InstanceType"] = json!(t);
     }
     out
@@ -143,21 +162,27 @@ fn pending_variant(variant: &Value, pending: &Pending, style: Style) -> Value {
 
 impl Endpoint {
     /// DescribeEndpoint's output, or an endpoint event's detail.
-    pub fn render(&self, style: Style, with_pending: bool) -> Value {
+    pub fn render(&self, style: Style) -> Value {
         let mut out = Map::new();
         out.insert("EndpointName".into(), json!(self.name));
         out.insert("EndpointArn".into(), json!(self.arn));
         out.insert("EndpointConfigName".into(), json!(self.config_name));
+        let variant = match style {
+            Style::StateEvent => desired_variant,
+            Style::Api | Style::DeploymentEvent => serving_variant,
+        };
         out.insert(
             "ProductionVariants".into(),
-            Value::Array(self.variants.iter().map(serving_variant).collect()),
+            Value::Array(self.variants.iter().map(variant).collect()),
         );
-        let status = match style {
-            Style::Api => self.status.clone(),
-            Style::Event => event_status(&self.status),
+        let status = if style.is_event() {
+            event_status(&self.status)
+        } else {
+            self.status.clone()
         };
         out.insert("EndpointStatus".into(), json!(status));
-        if let Some(reason) = &self.failure_reason {
+        // DescribeEndpoint's FailureReason; neither event example has one.
+        if let (Some(reason), Style::Api) = (&self.failure_reason, style) {
             out.insert("FailureReason".into(), json!(reason));
         }
         out.insert("CreationTime".into(), style.time(self.created));
@@ -169,7 +194,7 @@ impl Endpoint {
         } else {
             out.insert("Tags".into(), json!({}));
         }
-        if let (Some(pending), true) = (&self.pending, with_pending) {
+        if let (Some(pending), false) = (&self.pending, style == Style::StateEvent) {
             out.insert(
                 "PendingDeploymentSummary".into(),
                 json!({
@@ -225,7 +250,7 @@ mod tests {
     fn events_have_aws_shape() {
         let e = endpoint();
         let detail: EndpointDeploymentStateChange =
-            serde_json::from_value(e.render(Style::Event, true)).expect("shape");
+            serde_json::from_value(e.render(Style::DeploymentEvent)).expect("shape");
         assert_eq!(detail.endpoint_status, EndpointStatus::Updating);
         assert_eq!(detail.pending_endpoint_config(), Some("c2"));
         let pending = detail.pending_deployment_summary.expect("pending");
@@ -234,7 +259,7 @@ mod tests {
             Some(1)
         );
         let state: EndpointStateChange =
-            serde_json::from_value(e.render(Style::Event, false)).expect("shape");
+            serde_json::from_value(e.render(Style::StateEvent)).expect("shape");
         assert_eq!(state.endpoint_config_name.as_deref(), Some("c1"));
         assert_eq!(event_status("InService"), "IN_SERVICE");
     }

@@ -1,9 +1,10 @@
 //! The background tasks: an endpoint's creation and a blue/green rollout, on
 //! the twin's simulated clock.
 //!
-//! `FailureReason` after an auto-rollback: AWS's exact wording is not in the
-//! API reference; the twin names the alarms that fired, which is what Steward
-//! and people read it for.
+//! `FailureReason` after an auto-rollback (DescribeEndpoint only: neither
+//! endpoint event example in the SageMaker guide carries one): AWS's exact
+//! wording is not in the API reference; the twin names the alarms that fired,
+//! which is what people read it for.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,13 @@ use super::plan::{self, Policy};
 const POLL: Duration = Duration::from_millis(25);
 
 pub async fn emit_state(ctx: &Ctx, endpoint: &Endpoint) {
-    emit(ctx, "SageMaker Endpoint State Change", endpoint, false).await;
+    emit(
+        ctx,
+        "SageMaker Endpoint State Change",
+        endpoint,
+        Style::StateEvent,
+    )
+    .await;
 }
 
 pub async fn emit_deployment(ctx: &Ctx, endpoint: &Endpoint) {
@@ -24,13 +31,13 @@ pub async fn emit_deployment(ctx: &Ctx, endpoint: &Endpoint) {
         ctx,
         "SageMaker Endpoint Deployment State Change",
         endpoint,
-        true,
+        Style::DeploymentEvent,
     )
     .await;
 }
 
-async fn emit(ctx: &Ctx, detail_type: &str, endpoint: &Endpoint, pending: bool) {
-    let detail = endpoint.render(Style::Event, pending);
+async fn emit(ctx: &Ctx, detail_type: &str, endpoint: &Endpoint, style: Style) {
+    let detail = endpoint.render(style);
     if let Err(e) = ctx
         .events
         .emit(

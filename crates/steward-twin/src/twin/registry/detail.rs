@@ -34,6 +34,7 @@ pub fn state_change_detail(described: &Value) -> Value {
             detail.insert("LastModifiedTime".into(), created);
         }
     }
+    clear_unrun_checks(&mut detail);
     if !detail.contains_key("ModelPackageName") {
         let group = detail.get("ModelPackageGroupName").and_then(Value::as_str);
         let version = detail.get("ModelPackageVersion").and_then(Value::as_u64);
@@ -45,6 +46,26 @@ pub fn state_change_detail(described: &Value) -> Value {
         }
     }
     Value::Object(detail)
+}
+
+/// moto reports a `Completed` validation and image scan for every package;
+/// SageMaker validates only a package with a `ValidationSpecification` and
+/// scans images only for AWS Marketplace (`CertifyForMarketplace`), so a
+/// package registered by a pipeline has both lists empty, as in the guide's
+/// example (API reference: DescribeModelPackage, `ModelPackageStatusDetails`).
+fn clear_unrun_checks(detail: &mut Map<String, Value>) {
+    let validated = detail.contains_key("ValidationSpecification");
+    let scanned = detail.get("CertifyForMarketplace") == Some(&Value::Bool(true));
+    if let Some(Value::Object(status)) = detail.get_mut("ModelPackageStatusDetails") {
+        for (list, ran) in [
+            ("ValidationStatuses", validated),
+            ("ImageScanStatuses", scanned),
+        ] {
+            if !ran {
+                status.insert(list.into(), Value::Array(Vec::new()));
+            }
+        }
+    }
 }
 
 /// awsJson timestamps are epoch seconds (moto writes `1795499852.152`);
