@@ -138,7 +138,8 @@ impl Setup {
 fn canary(alarm: Option<&str>) -> DeploymentConfig {
     let routing = TrafficRoutingConfig::builder()
         .r#type(TrafficRoutingConfigType::Canary)
-        .wait_interval_in_seconds(300)
+        // Two real seconds at 600x: long enough to observe the canary on a busy machine.
+        .wait_interval_in_seconds(1200)
         .canary_size(
             CapacitySize::builder()
                 .r#type(CapacitySizeType::InstanceCount)

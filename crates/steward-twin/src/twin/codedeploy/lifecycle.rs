@@ -67,11 +67,8 @@ pub async fn run(ctx: Arc<Ctx>, plan: Plan) {
     });
     emit(&ctx, &plan, "START").await;
     let outcome = steps(&ctx, &store, &plan).await;
-    let (status, state) = match outcome {
-        Ok(()) => {
-            set(&store, &plan.deployment_id, |d| d.status = "Succeeded");
-            ("Succeeded", "SUCCESS")
-        }
+    let (status, state, error, rolled_back) = match outcome {
+        Ok(()) => ("Succeeded", "SUCCESS", None, None),
         Err(abort) => {
             let rolled_back = if abort.rollback {
                 let spec = &plan.spec;
@@ -94,24 +91,29 @@ pub async fn run(ctx: Arc<Ctx>, plan: Plan) {
             } else {
                 None
             };
-            set(&store, &plan.deployment_id, |d| {
-                d.status = abort.status;
-                d.error = Some((abort.code.to_string(), abort.message.clone()));
-                d.rollback_message = rolled_back.clone();
-            });
             let state = if abort.status == "Stopped" {
                 "STOP"
             } else {
                 "FAILURE"
             };
-            (abort.status, state)
+            let error = Some((abort.code.to_string(), abort.message.clone()));
+            (abort.status, state, error, rolled_back)
         }
     };
-    set(&store, &plan.deployment_id, |d| {
-        d.complete_time = Some(ctx.clock.now())
-    });
     tracing::info!(deployment = %plan.deployment_id, status, "codedeploy: deployment ended");
+    // The event goes out before the final status shows, so whoever sees the
+    // deployment ended also finds its state change event (locally deterministic).
     emit(&ctx, &plan, state).await;
+    set(&store, &plan.deployment_id, |d| {
+        d.status = status;
+        if error.is_some() {
+            d.error = error;
+        }
+        if rolled_back.is_some() {
+            d.rollback_message = rolled_back;
+        }
+        d.complete_time = Some(ctx.clock.now());
+    });
 }
 
 async fn steps(ctx: &Ctx, store: &Store, plan: &Plan) -> Result<(), Abort> {

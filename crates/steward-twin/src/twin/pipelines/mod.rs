@@ -135,10 +135,22 @@ async fn run(ctx: Arc<Ctx>, state: Arc<Pipelines>, step: Option<Vec<String>>, en
         Ok(()) => (PipelineExecutionStatus::Succeeded, None),
         Err(reason) => (PipelineExecutionStatus::Failed, Some(reason)),
     };
-    let Some((before, after)) = state.finish(&env.execution_arn, status, reason, Utc::now()) else {
+    let Some(before) = state.get(&env.execution_arn) else {
         return; // the twin was reset meanwhile
     };
+    let mut after = before.clone();
+    after.status = status.clone();
+    after.failure_reason = reason.clone();
+    after.end_time = Some(Utc::now());
+    // The event goes out before the final status shows, so whoever sees the
+    // run ended also finds its status change event (locally deterministic).
     event::emit(&ctx, &env.execution_arn, &after, Some(before.status)).await;
+    state.finish(
+        &env.execution_arn,
+        status,
+        reason,
+        after.end_time.unwrap_or_else(Utc::now),
+    );
 }
 
 /// `PipelineName` may be a name or `arn:…:pipeline/<name>`.
