@@ -7,6 +7,7 @@
 //! ClientRequestToken ignored, …); the twin grows to fill those gaps.
 
 mod aws;
+mod capture;
 mod emulator;
 pub mod local;
 pub mod router;

@@ -10,12 +10,10 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification,
 };
-use aws_sdk_eventbridge::types::Target;
 use aws_sdk_s3::types::{
     BucketVersioningStatus, EventBridgeConfiguration, NotificationConfiguration,
     VersioningConfiguration,
 };
-use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 use serde_json::{json, Value};
 use steward::policy::Policy;
@@ -281,49 +279,22 @@ async fn capture(
     bus: &str,
     pattern: Value,
 ) -> Result<String, StackError> {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .map_err(aws_err("CreateQueue"))?
-        .queue_url
-        .unwrap_or_default();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(aws_err("GetQueueAttributes"))?
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .unwrap_or_default();
-    let events = aws_sdk_eventbridge::Client::new(sdk);
-    events
-        .put_rule()
-        .name(name)
-        .event_bus_name(bus)
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .map_err(aws_err("PutRule"))?;
-    events
-        .put_targets()
-        .rule(name)
-        .event_bus_name(bus)
-        .targets(
-            Target::builder()
-                .id("capture")
-                .arn(arn)
-                .build()
-                .map_err(invalid("Target"))?,
-        )
-        .send()
-        .await
-        .map_err(aws_err("PutTargets"))?;
-    Ok(url)
+    let pattern = pattern.to_string();
+    crate::capture::queue_rule(
+        sdk,
+        crate::capture::QueueRule {
+            queue: name,
+            rule: name,
+            bus,
+            pattern: &pattern,
+            visibility_seconds: None,
+        },
+    )
+    .await
+    .map_err(|e| StackError::Aws {
+        step: e.step.to_string(),
+        message: e.message,
+    })
 }
 
 /// Everything in the queue now, waiting up to `wait` for the first message.

@@ -2,8 +2,6 @@
 //! that targets it (SQS targets are what moto delivers to).
 
 use aws_config::SdkConfig;
-use aws_sdk_eventbridge::types::Target;
-use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
 
 use super::delivery::RouterError;
@@ -37,51 +35,22 @@ pub async fn subscribe(sdk: &SdkConfig, bus: &str) -> Result<String, RouterError
             Err(e) => return Err(aws("CreateEventBus")(e)),
         }
     }
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let url = sqs
-        .create_queue()
-        .queue_name(format!("{RULE}-{bus}"))
-        .attributes(QueueAttributeName::VisibilityTimeout, VISIBILITY_SECONDS)
-        .send()
-        .await
-        .map_err(aws("CreateQueue"))?
-        .queue_url
-        .unwrap_or_default();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(aws("GetQueueAttributes"))?
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .unwrap_or_default();
-    events
-        .put_rule()
-        .name(RULE)
-        .event_bus_name(bus)
-        .event_pattern(CATCH_ALL)
-        .send()
-        .await
-        .map_err(aws("PutRule"))?;
-    let target = Target::builder()
-        .id("router")
-        .arn(arn)
-        .build()
-        .map_err(|e| RouterError::Aws {
-            step: "Target",
-            message: e.to_string(),
-        })?;
-    events
-        .put_targets()
-        .rule(RULE)
-        .event_bus_name(bus)
-        .targets(target)
-        .send()
-        .await
-        .map_err(aws("PutTargets"))?;
-    Ok(url)
+    let queue = format!("{RULE}-{bus}");
+    crate::capture::queue_rule(
+        sdk,
+        crate::capture::QueueRule {
+            queue: &queue,
+            rule: RULE,
+            bus,
+            pattern: CATCH_ALL,
+            visibility_seconds: Some(VISIBILITY_SECONDS),
+        },
+    )
+    .await
+    .map_err(|e| RouterError::Aws {
+        step: e.step,
+        message: e.message,
+    })
 }
 
 /// A message taken from a bus's queue: the event and how to acknowledge it.
