@@ -16,6 +16,7 @@ fn started(outcome: &Outcome) -> &start_build::handler::Started {
     match outcome {
         Outcome::Started(s) | Outcome::AlreadyStarted(s) => s,
         Outcome::Ignored { reason } => panic!("expected a build, got ignored: {reason}"),
+        other => panic!("expected a build, got {other:?}"),
     }
 }
 

@@ -134,7 +134,11 @@ mod tests {
             "StartBuildFunctionDataArrived"
         );
         let text = human(&report);
-        assert!(text.contains("1 of 1 rules match"), "{text}");
+        // start-build has further rules (git, drift, requests); only one matches.
+        assert!(
+            text.contains("\n1 of ") && text.contains(" rules match"),
+            "{text}"
+        );
         assert!(
             text.contains("StartBuildFunctionDataArrived (bus default) -> start-build"),
             "{text}"

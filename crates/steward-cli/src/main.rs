@@ -1,5 +1,6 @@
 //! `steward`: the operator's CLI.
 
+mod build;
 mod events;
 mod local;
 mod policy;
@@ -31,6 +32,21 @@ enum Command {
     /// Work with events and the rules of template.yaml.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Start a build of a model group through start-build (same retrain guard,
+    /// same ledger); --force passes the guard.
+    Build {
+        /// The model package group (a `[groups.<name>]` of the policy).
+        group: String,
+        /// Pass the retrain guard (cooldown, daily cap, a run in flight).
+        #[arg(long)]
+        force: bool,
+        /// Talk to this endpoint instead of AWS (the local twin).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        /// Who asks, for the ledger (default: $USER).
+        #[arg(long)]
+        requested_by: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,6 +142,20 @@ async fn main() -> ExitCode {
         Command::Local(LocalCommand::Mail { last }) => local::mail(last).await,
         Command::Local(LocalCommand::Events) => local::events().await,
         Command::Local(LocalCommand::Demo { policy }) => local::demo(&policy).await,
+        Command::Build {
+            group,
+            force,
+            endpoint_url,
+            requested_by,
+        } => {
+            build::build(&build::BuildArgs {
+                group: &group,
+                force,
+                endpoint_url: endpoint_url.as_deref(),
+                requested_by: requested_by.as_deref(),
+            })
+            .await
+        }
         Command::Events(EventsCommand::Route {
             event,
             params,

@@ -7,9 +7,11 @@
 pub mod aws_error;
 pub mod build;
 pub mod events;
+pub mod guard;
 pub mod ledger;
 pub mod logging;
 pub mod naming;
 pub mod policy;
 pub mod policy_store;
 pub mod publish;
+pub mod webhook;

@@ -21,6 +21,13 @@ impl IdempotencyKey {
         Self(format!("build/s3/{bucket}/{prefix}@{marker_identity}"))
     }
 
+    /// Any other cause's key, written `<kind>/<what identifies it>` like the
+    /// constructors above (e.g. `webhook/github/<delivery id>`,
+    /// `build/git/<repo>/<branch>@<commit>/<group>`).
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

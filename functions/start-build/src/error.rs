@@ -21,6 +21,8 @@ pub enum StartBuildError {
         pipeline: String,
         message: String,
     },
+    #[error("DescribePipelineExecution of `{arn}` failed (the retrain guard needs its status): {message}")]
+    DescribeExecution { arn: String, message: String },
     #[error("StartPipelineExecution for `{pipeline}` failed: {message}")]
     StartPipeline { pipeline: String, message: String },
     #[error(
@@ -42,6 +44,7 @@ impl StartBuildError {
             StartBuildError::Unsupported { .. } => "unsupported_event",
             StartBuildError::PipelineNotFound { .. } => "pipeline_not_found",
             StartBuildError::StartPipeline { .. } => "start_pipeline_failed",
+            StartBuildError::DescribeExecution { .. } => "describe_execution_failed",
             StartBuildError::InProgress { .. } => "build_in_progress",
             StartBuildError::StoredResult { .. } => "stored_result_unreadable",
             StartBuildError::Ledger(e) => e.error_type(),

@@ -1,23 +1,24 @@
-//! The start-build handler: decode the trigger, decide the build from the
-//! policy, then start it exactly once.
+//! The start-build handler: decode the trigger, decide the builds from the
+//! policy, pass each through the retrain guard, then start it exactly once.
 
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_sagemaker::types::Parameter;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use steward::aws_error;
-use steward::build::{self, BuildPlan, Decision};
+use steward::build::{self, BuildPlan, Decision, Plans};
+use steward::events::codecommit::RepositoryStateChange;
 use steward::events::s3::ObjectCreated;
-use steward::events::steward::{BuildStarted, DataVersion, Header};
+use steward::events::schedule::Scheduled;
+use steward::events::steward::DataVersion;
 use steward::events::{self as ev, EventError};
-use steward::ledger::{Claim, DynamoLedger, Ledger, LineageRecord, Subject};
+use steward::ledger::{DynamoLedger, Ledger};
 use steward::policy_store::{load_policy, PolicyLoadError, PublishedPolicy};
 use steward::publish::Publisher;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
+use crate::start::start_guarded;
 use crate::{Config, StartBuildError};
 
 /// What start-build needs, made once per cold start.
@@ -66,6 +67,16 @@ pub enum Outcome {
     AlreadyStarted(Started),
     /// Nothing to build, and why.
     Ignored { reason: String },
+    /// The retrain guard held the build back; recorded in the ledger (once per
+    /// cause: a redelivery gets the same answer).
+    Suppressed {
+        group: String,
+        cause: String,
+        reason: String,
+    },
+    /// One trigger concerned several groups (a push to a shared repository):
+    /// each group's outcome.
+    Several { outcomes: Vec<Outcome> },
 }
 
 /// The Lambda entry point: handle, and log the outcome or the typed error as JSON.
@@ -73,23 +84,35 @@ pub enum Outcome {
 pub async fn run<L: Ledger>(ctx: &Context<L>, payload: Value) -> Result<Outcome, StartBuildError> {
     let result = handle(ctx, payload).await;
     match &result {
-        Ok(Outcome::Started(s)) => info!(
+        Ok(outcome) => log(outcome),
+        Err(e) => error!(error_type = e.error_type(), error = %e, "start-build failed"),
+    }
+    result
+}
+
+fn log(outcome: &Outcome) {
+    match outcome {
+        Outcome::Started(s) => info!(
             group = %s.group,
             pipeline_execution_arn = %s.pipeline_execution_arn,
             correlation_id = %s.correlation_id,
             cause = %s.cause,
             "build started"
         ),
-        Ok(Outcome::AlreadyStarted(s)) => info!(
+        Outcome::AlreadyStarted(s) => info!(
             group = %s.group,
             pipeline_execution_arn = %s.pipeline_execution_arn,
             cause = %s.cause,
             "duplicate delivery: build already started"
         ),
-        Ok(Outcome::Ignored { reason }) => info!(%reason, "nothing to build"),
-        Err(e) => error!(error_type = e.error_type(), error = %e, "start-build failed"),
+        Outcome::Ignored { reason } => info!(%reason, "nothing to build"),
+        Outcome::Suppressed {
+            group,
+            cause,
+            reason,
+        } => info!(%group, %cause, %reason, "build suppressed by the retrain guard"),
+        Outcome::Several { outcomes } => outcomes.iter().for_each(log),
     }
-    result
 }
 
 /// Handle one event.
@@ -100,11 +123,55 @@ pub async fn handle<L: Ledger>(
     if ev::is::<ObjectCreated>(&payload) {
         return on_object_created(ctx, payload).await;
     }
+    if ev::is::<RepositoryStateChange>(&payload) {
+        let event = ev::decode_as::<RepositoryStateChange>(payload)?;
+        let at = time(event.time)?;
+        let plans = build::on_codecommit(&ctx.policy.policy, &event.detail)?;
+        return start_all(ctx, plans, at).await;
+    }
+    if ev::is::<Scheduled>(&payload) {
+        let event = ev::decode_as::<Scheduled>(payload)?;
+        return crate::schedule::on_tick(ctx, time(event.time)?).await;
+    }
     let (source, detail_type) = ev::event_type(&payload)?;
+    if source == ev::steward::SOURCE {
+        match detail_type {
+            build::GIT_PUSH => {
+                let event = ev::decode::<build::GitPush>(payload)?;
+                let plans = build::on_git_push(&ctx.policy.policy, &event.detail)?;
+                return start_all(ctx, plans, time(event.time)?).await;
+            }
+            build::DRIFT_DETECTED => {
+                let event = ev::decode::<build::DriftDetected>(payload)?;
+                let id = event
+                    .id
+                    .as_deref()
+                    .ok_or(EventError::MissingField { field: "id" })?;
+                let plans = build::on_drift(&ctx.policy.policy, &event.detail, id)?;
+                return start_all(ctx, plans, time(event.time)?).await;
+            }
+            build::BUILD_REQUESTED => {
+                let event = ev::decode::<build::BuildRequested>(payload)?;
+                let id = event
+                    .id
+                    .as_deref()
+                    .ok_or(EventError::MissingField { field: "id" })?;
+                let plans = build::on_build_requested(&ctx.policy.policy, &event.detail, id)?;
+                return start_all(ctx, plans, time(event.time)?).await;
+            }
+            _ => {}
+        }
+    }
     Err(StartBuildError::Unsupported {
         event_source: source.to_string(),
         detail_type: detail_type.to_string(),
     })
+}
+
+/// Records are keyed by the event's own time, so a redelivery of the same event
+/// lands on the same ledger item.
+fn time(at: Option<DateTime<Utc>>) -> Result<DateTime<Utc>, EventError> {
+    at.ok_or(EventError::MissingField { field: "time" })
 }
 
 async fn on_object_created<L: Ledger>(
@@ -116,146 +183,31 @@ async fn on_object_created<L: Ledger>(
         Decision::Ignore(reason) => Ok(Outcome::Ignored {
             reason: reason.to_string(),
         }),
-        Decision::Build(plan) => {
-            // Records are keyed by the event's own time, so a redelivery of the
-            // same event lands on the same ledger item.
-            let at = event
-                .time
-                .ok_or(EventError::MissingField { field: "time" })?;
-            start_once(ctx, &plan, at).await
-        }
+        Decision::Build(plan) => start_guarded(ctx, &plan, time(event.time)?).await,
     }
 }
 
-/// Claim the cause, start the build, record it, then mark the claim done. A
-/// failure releases the claim and returns the error, so the retry starts over.
-async fn start_once<L: Ledger>(
+/// Each plan through the guard and started once. A failure returns the error at
+/// once: the retry finds the groups already done by their keys.
+pub(crate) async fn start_all<L: Ledger>(
     ctx: &Context<L>,
-    plan: &BuildPlan,
+    plans: Plans,
     at: DateTime<Utc>,
 ) -> Result<Outcome, StartBuildError> {
-    let token = match ctx.ledger.claim(&plan.key, ctx.claim_lease).await? {
-        Claim::Acquired(token) => token,
-        Claim::Done(result) => {
-            let started =
-                serde_json::from_value(result).map_err(|e| StartBuildError::StoredResult {
-                    key: plan.key.to_string(),
-                    reason: e.to_string(),
-                })?;
-            return Ok(Outcome::AlreadyStarted(started));
-        }
-        Claim::InProgress { lease_until } => {
-            return Err(StartBuildError::InProgress {
-                key: plan.key.to_string(),
-                lease_until,
+    let plans: Vec<BuildPlan> = match plans {
+        Plans::Ignore(reason) => {
+            return Ok(Outcome::Ignored {
+                reason: reason.to_string(),
             })
         }
+        Plans::Build(plans) => plans,
     };
-    match start(ctx, plan, at).await {
-        Ok(started) => {
-            let result = serde_json::to_value(&started).unwrap_or(Value::Null);
-            ctx.ledger.complete(&token, &result).await?;
-            Ok(Outcome::Started(started))
-        }
-        Err(e) => {
-            if let Err(release) = ctx.ledger.release(&token).await {
-                // The lease still expires, so the retry is only delayed.
-                warn!(error = %release, cause = %plan.key, "could not release the claim");
-            }
-            Err(e)
-        }
+    let mut outcomes = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        outcomes.push(start_guarded(ctx, plan, at).await?);
     }
-}
-
-async fn start<L: Ledger>(
-    ctx: &Context<L>,
-    plan: &BuildPlan,
-    at: DateTime<Utc>,
-) -> Result<Started, StartBuildError> {
-    let parameters = plan
-        .parameters
-        .iter()
-        .map(|(name, value)| Parameter::builder().name(name).value(value).build())
-        .collect();
-    let out = ctx
-        .sagemaker
-        .start_pipeline_execution()
-        .pipeline_name(&plan.pipeline_name)
-        .pipeline_execution_display_name(&plan.display_name)
-        .pipeline_execution_description(&plan.description)
-        .set_pipeline_parameters(Some(parameters))
-        // AWS returns the same execution for the same token: a retry after a
-        // crash between this call and the claim's completion starts nothing new.
-        .client_request_token(plan.key.client_request_token())
-        .send()
-        .await
-        .map_err(|e| {
-            // AWS documents ResourceNotFound; SageMaker (and the emulator) also
-            // answer a missing pipeline with a ValidationException that says so.
-            let not_found = e
-                .as_service_error()
-                .is_some_and(|se| se.is_resource_not_found())
-                || aws_error::describe(&e).contains("not find pipeline")
-                || aws_error::describe(&e).contains("does not exist");
-            let message = aws_error::describe(&e);
-            if not_found {
-                StartBuildError::PipelineNotFound {
-                    group: plan.group.clone(),
-                    pipeline: plan.pipeline_name.clone(),
-                    message,
-                }
-            } else {
-                StartBuildError::StartPipeline {
-                    pipeline: plan.pipeline_name.clone(),
-                    message,
-                }
-            }
-        })?;
-    let arn = out
-        .pipeline_execution_arn
-        .ok_or_else(|| StartBuildError::StartPipeline {
-            pipeline: plan.pipeline_name.clone(),
-            message: "the response carried no PipelineExecutionArn".into(),
-        })?;
-    let event = BuildStarted {
-        header: Header {
-            model_package_group: plan.group.clone(),
-            model_package_arn: None,
-            environment: None,
-            correlation_id: plan.key.correlation_id(),
-            cause: plan.key.clone(),
-            policy_version: Some(ctx.policy.version.clone()),
-        },
-        trigger: plan.trigger,
-        pipeline_name: plan.pipeline_name.clone(),
-        pipeline_execution_arn: arn.clone(),
-        data: plan.data.clone(),
-        commit: plan.commit.clone(),
-    };
-    let detail = serde_json::to_value(&event).unwrap_or(Value::Null);
-    // The build's own lineage, and the group's history of builds.
-    for subject in [
-        Subject::Execution(arn.clone()),
-        Subject::Group(plan.group.clone()),
-    ] {
-        ctx.ledger
-            .append(&LineageRecord {
-                subject,
-                at,
-                kind: "build_started".into(),
-                id: plan.key.digest(),
-                source: ev::steward::SOURCE.into(),
-                detail: detail.clone(),
-            })
-            .await?;
-    }
-    ctx.publisher.publish(&event).await?;
-    Ok(Started {
-        group: plan.group.clone(),
-        pipeline_name: plan.pipeline_name.clone(),
-        pipeline_execution_arn: arn,
-        cause: plan.key.to_string(),
-        correlation_id: event.header.correlation_id.clone(),
-        data: plan.data.clone(),
+    Ok(match outcomes.len() {
+        1 => outcomes.remove(0),
+        _ => Outcome::Several { outcomes },
     })
 }

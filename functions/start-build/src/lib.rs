@@ -1,10 +1,14 @@
-//! start-build: new data in S3 starts exactly one SageMaker pipeline execution,
-//! carrying its lineage (data version, trigger), recorded in the ledger and
-//! announced as a `Build Started` event.
+//! start-build: every way a build starts (new data in S3, a git push, the
+//! schedule, drift, an operator) becomes at most one SageMaker pipeline
+//! execution, passed through the retrain guard, carrying its lineage, recorded
+//! in the ledger and announced as a `Build Started` event.
 
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod handler;
+pub mod schedule;
+pub mod start;
 
 pub use config::Config;
 pub use error::StartBuildError;

@@ -358,6 +358,10 @@ fn describe(outcome: &Outcome) -> String {
             short(&s.pipeline_execution_arn)
         ),
         Outcome::Ignored { reason } => format!("ignored: {reason}"),
+        Outcome::Suppressed { reason, .. } => format!("suppressed: {reason}"),
+        Outcome::Several { outcomes } => {
+            outcomes.iter().map(describe).collect::<Vec<_>>().join("; ")
+        }
     }
 }
 

@@ -110,8 +110,9 @@ impl StewardDetail for BuildStarted {
     }
 }
 
-/// Every detail-type Steward emits, as named in DESIGN.md.
-pub const DETAIL_TYPES: [&str; 11] = [
+/// Every detail-type Steward emits, as named in DESIGN.md, plus the two
+/// that start builds (`Git Push` from the webhook, `Build Requested` from the CLI).
+pub const DETAIL_TYPES: [&str; 13] = [
     "Build Started",
     "Gate Evaluated",
     "Approval Requested",
@@ -123,6 +124,8 @@ pub const DETAIL_TYPES: [&str; 11] = [
     "Rollback Started",
     "Rollback Completed",
     "Drift Detected",
+    "Git Push",
+    "Build Requested",
 ];
 
 #[cfg(test)]

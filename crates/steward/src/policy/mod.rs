@@ -19,6 +19,7 @@ mod duration;
 mod environment;
 mod error;
 mod gate;
+mod git;
 mod model;
 mod names;
 mod raw;
@@ -38,6 +39,7 @@ pub use environment::{
 };
 pub use error::{PolicyError, PolicyErrors, DOCUMENT};
 pub use gate::{Better, Gate, NoRegression, Threshold};
+pub use git::{glob_match, GitWatch};
 pub use model::{
     DataWatch, Debounce, Group, Pipeline, PipelineParameters, RetrainGuard,
     DEFAULT_APPROVAL_LIFETIME, DEFAULT_COOLDOWN, DEFAULT_MARKER, DEFAULT_MAX_PER_DAY,
@@ -97,6 +99,29 @@ impl Policy {
 
     pub fn group(&self, name: &str) -> Option<&Group> {
         self.groups.get(name)
+    }
+
+    /// The groups whose git watch covers a push to `branch` of `repository`.
+    pub fn pushed(&self, repository: &str, branch: &str) -> Vec<&Group> {
+        self.groups
+            .values()
+            .filter(|g| {
+                g.git
+                    .as_ref()
+                    .is_some_and(|w| w.watches(repository, branch))
+            })
+            .collect()
+    }
+
+    /// The group one of whose environments serves on this SageMaker endpoint
+    /// (or Lambda function); endpoints belong to one environment only.
+    pub fn serving(&self, endpoint: &str) -> Option<&Group> {
+        self.groups.values().find(|g| {
+            g.environments.iter().any(|e| match &e.target {
+                Target::SageMakerEndpoint { endpoint: name, .. } => name == endpoint,
+                Target::LambdaAlias { function, .. } => function == endpoint,
+            })
+        })
     }
 }
 

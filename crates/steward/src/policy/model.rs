@@ -37,6 +37,9 @@ pub struct Group {
     /// An EventBridge schedule expression (`cron(...)` with six fields or
     /// `rate(N unit)`) for periodic retraining; `None` for no schedule.
     pub schedule: Option<String>,
+    /// The repository, branches and paths whose pushes rebuild this group;
+    /// `None` when pushes do not start builds.
+    pub git: Option<super::git::GitWatch>,
     pub gate: Gate,
     /// Told about outcomes (builds, gate rejections, deployments, rollbacks).
     pub stewards: Vec<String>,

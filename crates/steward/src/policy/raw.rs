@@ -34,6 +34,7 @@ pub(super) struct RawGroup {
     pub data: Option<RawDataWatch>,
     pub retrain: Option<RawRetrain>,
     pub schedule: Option<String>,
+    pub git: Option<super::git::RawGit>,
     pub gate: Option<RawGate>,
     #[serde(default)]
     pub stewards: Vec<String>,
@@ -54,6 +55,7 @@ impl RawGroup {
         self.data = part.data.or(self.data.take());
         self.retrain = part.retrain.or(self.retrain.take());
         self.schedule = part.schedule.or(self.schedule.take());
+        self.git = part.git.or(self.git.take());
         self.gate = part.gate.or(self.gate.take());
         self.approval_lifetime = part.approval_lifetime.or(self.approval_lifetime.take());
         self.stewards.extend(part.stewards);

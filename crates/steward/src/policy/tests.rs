@@ -1061,3 +1061,72 @@ fn a_typo_hides_nothing_else_in_its_group() {
         "{errors}"
     );
 }
+
+#[test]
+fn the_example_names_its_repository_branches_and_paths() {
+    let policy = example();
+    let fraud = policy.group("payroll-fraud").unwrap().git.clone().unwrap();
+    assert_eq!(fraud.repository, "acme/ml-models");
+    assert_eq!(fraud.branches, vec!["main".to_string()]);
+    assert_eq!(fraud.paths, vec!["models/payroll-fraud/**", "features/**"]);
+    let pushed: Vec<&str> = policy
+        .pushed("acme/ml-models", "main")
+        .iter()
+        .map(|g| g.name.as_str())
+        .collect();
+    assert_eq!(pushed, vec!["attrition", "payroll-fraud"]);
+    assert_eq!(policy.pushed("acme/ml-models", "release").len(), 1);
+    assert_eq!(
+        policy
+            .serving("payroll-fraud-prod")
+            .map(|g| g.name.as_str()),
+        Some("payroll-fraud")
+    );
+    assert_eq!(policy.serving("nowhere"), None);
+}
+
+#[test]
+fn git_watches_are_validated_with_field_paths() {
+    let errors = Policy::parse(&fraud(&[(
+        "git",
+        r#"{ branches = [], paths = ["/models/**", "", "a/**", "a/**"] }"#,
+    )]))
+    .unwrap_err();
+    let at = |path: &str| errors.at(path).count();
+    assert_eq!(at("groups.fraud.git.repository"), 1, "{errors}");
+    assert_eq!(at("groups.fraud.git.branches"), 1, "{errors}");
+    assert_eq!(at("groups.fraud.git.paths[0]"), 1, "{errors}");
+    assert_eq!(at("groups.fraud.git.paths[1]"), 1, "{errors}");
+    assert_eq!(at("groups.fraud.git.paths[3]"), 1, "{errors}");
+    let errors = Policy::parse(&fraud(&[(
+        "git",
+        r#"{ repository = "a/b/c", branches = ["refs/heads/main", "x", "x"], path = [] }"#,
+    )]))
+    .unwrap_err();
+    assert_eq!(errors.len(), 1, "an unknown key stops the table: {errors}");
+    assert!(errors.to_string().contains("path"), "{errors}");
+    let errors = Policy::parse(&fraud(&[(
+        "git",
+        r#"{ repository = "a/b/c", branches = ["refs/heads/main", "x", "x"] }"#,
+    )]))
+    .unwrap_err();
+    assert_eq!(
+        errors.at("groups.fraud.git.repository").count(),
+        1,
+        "{errors}"
+    );
+    assert_eq!(
+        errors.at("groups.fraud.git.branches[0]").count(),
+        1,
+        "{errors}"
+    );
+    assert_eq!(
+        errors.at("groups.fraud.git.branches[2]").count(),
+        1,
+        "{errors}"
+    );
+    let policy = Policy::parse(&fraud(&[("git", r#"{ repository = "ml-models" }"#)])).unwrap();
+    let git = policy.group("fraud").unwrap().git.clone().unwrap();
+    assert_eq!(git.branches, vec!["main".to_string()]);
+    assert!(git.paths.is_empty());
+}

@@ -55,6 +55,9 @@ pub(super) fn group(name: &str, loaded: LoadedGroup, errors: &mut Errors) -> Gro
             errors.add(field(&path, "schedule"), message);
         }
     }
+    let git = raw
+        .git
+        .map(|git| super::git::git(&field(&path, "git"), git, errors));
     let gate = gate(&field(&path, "gate"), raw.gate.unwrap_or_default(), errors);
     let stewards = emails(&field(&path, "stewards"), raw.stewards, errors);
     let approvers = emails(&field(&path, "approvers"), raw.approvers, errors);
@@ -104,6 +107,7 @@ pub(super) fn group(name: &str, loaded: LoadedGroup, errors: &mut Errors) -> Gro
         data,
         retrain,
         schedule: raw.schedule,
+        git,
         gate,
         stewards,
         approvers,

@@ -1,5 +1,16 @@
 //! Deciding what a trigger builds: which group, which pipeline, with which
 //! parameters, and under which idempotency key. Pure: no AWS calls here.
+//!
+//! Data markers are decided here; git pushes, drift, schedules and manual
+//! requests in `triggers`; when a schedule is due in `cron`.
+
+pub mod cron;
+mod triggers;
+
+pub use triggers::{
+    on_build_requested, on_codecommit, on_drift, on_git_push, on_schedule, schedule_due_of,
+    BuildRequested, DriftDetected, GitPush, Plans, BUILD_REQUESTED, DRIFT_DETECTED, GIT_PUSH,
+};
 
 use crate::events::s3::ObjectCreated;
 use crate::events::steward::{DataVersion, Trigger};
@@ -20,6 +31,8 @@ pub struct BuildPlan {
     pub parameters: Vec<(String, String)>,
     pub display_name: String,
     pub description: String,
+    /// Skip the retrain guard (`steward build --force`).
+    pub force: bool,
 }
 
 /// Why an event starts nothing. Not an error: most objects in a watched bucket
@@ -36,6 +49,23 @@ pub enum Ignored {
     },
     /// The group debounces by a quiet window, which the schedule tick handles.
     QuietWindow { group: String, key: String },
+    /// A reference change that brings no new commits to a branch (a tag, a
+    /// deletion, an unreferenced merge commit).
+    NotABranchPush { repository: String, what: String },
+    /// No group builds from this repository and branch.
+    NoGroupForPush { repository: String, branch: String },
+    /// Groups build from this branch, but the push changed none of their paths.
+    NoRelevantChange {
+        repository: String,
+        branch: String,
+        commit: String,
+    },
+    /// No group serves on the endpoint that drifted (or the one named does not).
+    NoGroupForEndpoint { endpoint: String },
+    /// A request names a group the policy does not have.
+    UnknownGroup { group: String },
+    /// The tick found no group whose schedule is due.
+    NothingDue,
 }
 
 impl std::fmt::Display for Ignored {
@@ -52,6 +82,27 @@ impl std::fmt::Display for Ignored {
                 f,
                 "{key} is data for group {group}, which builds after a quiet window, not on a marker"
             ),
+            Ignored::NotABranchPush { repository, what } => {
+                write!(f, "{what} in {repository} brings no new commits to a branch")
+            }
+            Ignored::NoGroupForPush { repository, branch } => {
+                write!(f, "no group builds from branch {branch} of {repository}")
+            }
+            Ignored::NoRelevantChange {
+                repository,
+                branch,
+                commit,
+            } => write!(
+                f,
+                "commit {commit} on {repository}@{branch} changed no path any group builds from"
+            ),
+            Ignored::NoGroupForEndpoint { endpoint } => {
+                write!(f, "no group serves on endpoint {endpoint}")
+            }
+            Ignored::UnknownGroup { group } => {
+                write!(f, "the policy has no group named {group}")
+            }
+            Ignored::NothingDue => write!(f, "no group's retrain schedule is due"),
         }
     }
 }
@@ -136,7 +187,7 @@ pub fn on_object_created(policy: &Policy, object: &ObjectCreated) -> Result<Deci
     ))))
 }
 
-fn plan(
+pub(crate) fn plan(
     group: &Group,
     trigger: Trigger,
     key: IdempotencyKey,
@@ -164,6 +215,7 @@ fn plan(
         parameters,
         // SageMaker caps the description at 3072 characters.
         description: description.chars().take(3072).collect(),
+        force: false,
     }
 }
 
@@ -172,7 +224,7 @@ mod tests {
     use super::*;
     use crate::events::s3::{Bucket, Object};
 
-    const POLICY: &str = include_str!("../../../examples/steward.toml");
+    const POLICY: &str = include_str!("../../../../examples/steward.toml");
 
     fn object(bucket: &str, key: &str) -> ObjectCreated {
         serde_json::from_value(serde_json::json!({

@@ -1,0 +1,83 @@
+//! Configuration from the environment, parsed once at cold start.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `STEWARD_WEBHOOK_SECRET_ID`: the Secrets Manager secret (name or ARN)
+    /// holding the webhook secret GitHub signs with and GitLab sends.
+    pub secret_id: String,
+    /// `STEWARD_LEDGER_TABLE`: where delivery ids are claimed.
+    pub ledger_table: String,
+    /// `STEWARD_EVENT_BUS`: where `Git Push` events go.
+    pub event_bus: String,
+    /// `STEWARD_CLAIM_LEASE_SECONDS` (default 60): how long a delivery being
+    /// handled holds its claim before a redelivery may take over. Longer than
+    /// the function's timeout, so a live attempt is never overtaken.
+    pub claim_lease: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Parse from any lookup, so tests need not mutate the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let claim_lease = match lookup("STEWARD_CLAIM_LEASE_SECONDS") {
+            None => Duration::from_secs(60),
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "STEWARD_CLAIM_LEASE_SECONDS",
+                    reason: format!("expected a positive number of seconds, got `{raw}`"),
+                })?,
+        };
+        Ok(Self {
+            secret_id: required("STEWARD_WEBHOOK_SECRET_ID")?,
+            ledger_table: required("STEWARD_LEDGER_TABLE")?,
+            event_bus: required("STEWARD_EVENT_BUS")?,
+            claim_lease,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_names_defaults_the_lease_and_names_what_is_missing() {
+        let env = |name: &str| match name {
+            "STEWARD_WEBHOOK_SECRET_ID" => Some("steward/webhook".to_string()),
+            "STEWARD_LEDGER_TABLE" => Some("ledger".to_string()),
+            "STEWARD_EVENT_BUS" => Some("steward".to_string()),
+            _ => None,
+        };
+        let config = Config::from_lookup(env).unwrap();
+        assert_eq!(config.secret_id, "steward/webhook");
+        assert_eq!(config.claim_lease, Duration::from_secs(60));
+        let err = Config::from_lookup(|_| None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable STEWARD_WEBHOOK_SECRET_ID is not set"
+        );
+    }
+}
