@@ -6,6 +6,7 @@
 
 pub mod aws_error;
 pub mod build;
+pub mod config;
 pub mod events;
 pub mod guard;
 pub mod ledger;

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+pub use steward::config::ConfigError;
+use steward::config::Env;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// `STEWARD_LEDGER_TABLE`: the ledger's DynamoDB table.
@@ -16,44 +19,22 @@ pub struct Config {
     pub claim_lease: Duration,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
-}
-
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::read(&Env::process())
     }
 
     /// Parse from any lookup, so tests need not mutate the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
-        let claim_lease = match lookup("STEWARD_CLAIM_LEASE_SECONDS") {
-            None => Duration::from_secs(120),
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|s| *s > 0)
-                .map(Duration::from_secs)
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "STEWARD_CLAIM_LEASE_SECONDS",
-                    reason: format!("expected a positive number of seconds, got `{raw}`"),
-                })?,
-        };
+        Self::read(&Env::new(lookup))
+    }
+
+    fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
-            ledger_table: required("STEWARD_LEDGER_TABLE")?,
-            event_bus: required("STEWARD_EVENT_BUS")?,
-            policy_parameter: required("STEWARD_POLICY_PARAMETER")?,
-            claim_lease,
+            ledger_table: env.required("STEWARD_LEDGER_TABLE")?,
+            event_bus: env.required("STEWARD_EVENT_BUS")?,
+            policy_parameter: env.required("STEWARD_POLICY_PARAMETER")?,
+            claim_lease: env.seconds("STEWARD_CLAIM_LEASE_SECONDS", Duration::from_secs(120))?,
         })
     }
 }
