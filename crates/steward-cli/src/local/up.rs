@@ -39,11 +39,13 @@ pub async fn up(policy: &Path, invoke_port: u16, time_scale: f64) -> Result<(), 
 
     let dir = state_dir();
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let env: String = run
-        .function_env()
-        .iter()
-        .map(|(k, v)| format!("{k}={v}\n"))
-        .collect();
+    create_webhook_secret(&run).await?;
+    let mut env = run.function_env();
+    env.push((
+        "STEWARD_WEBHOOK_SECRET_ID".to_string(),
+        WEBHOOK_SECRET_ID.to_string(),
+    ));
+    let env: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     write(&dir.join("env"), &env)?;
     let log = dir.join("functions.log");
     let mut watch = start_functions(&cargo_lambda, invoke_port, &dir.join("env"), &log)?;
@@ -79,7 +81,8 @@ pub async fn up(policy: &Path, invoke_port: u16, time_scale: f64) -> Result<(), 
         return Err(format!("{e}; see {}", log.display()));
     }
     println!("ready. Try:");
-    println!("  .venv/bin/cargo-lambda lambda invoke -P {invoke_port} start-build --data-file events/s3-object-created.json");
+    println!("  .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {invoke_port} start-build --data-file events/s3-object-created.json");
+    println!("  .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {invoke_port} git-webhook --data-file events/function-url-github-push.json");
     println!("  steward local events | steward local mail | steward local alarm NAME ALARM | steward local down");
     wait_for_stop().await;
     stop(&mut watch);
@@ -91,6 +94,27 @@ pub async fn up(policy: &Path, invoke_port: u16, time_scale: f64) -> Result<(), 
         }
     }
     println!("stopped");
+    Ok(())
+}
+
+/// The git-webhook's secret, as template.yaml's `GitWebhookSecret` holds it on
+/// AWS; its value signs `events/function-url-github-push.json`.
+const WEBHOOK_SECRET_ID: &str = "steward/webhook";
+const WEBHOOK_SECRET: &str = "steward-local-webhook-secret";
+
+async fn create_webhook_secret(run: &LocalRun) -> Result<(), String> {
+    aws_sdk_secretsmanager::Client::new(&run.sdk)
+        .create_secret()
+        .name(WEBHOOK_SECRET_ID)
+        .secret_string(WEBHOOK_SECRET)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot create the webhook secret: {}",
+                steward::aws_error::describe(&e)
+            )
+        })?;
     Ok(())
 }
 
