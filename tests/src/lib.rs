@@ -104,3 +104,30 @@ impl Local {
             .count as usize
     }
 }
+
+/// Wait (up to `deadline`) until a pipeline run is no longer `Executing`;
+/// its final status.
+pub async fn pipeline_run_ends(
+    sagemaker: &aws_sdk_sagemaker::Client,
+    arn: &str,
+    deadline: Duration,
+) -> String {
+    let give_up = std::time::Instant::now() + deadline;
+    loop {
+        let status = sagemaker
+            .describe_pipeline_execution()
+            .pipeline_execution_arn(arn)
+            .send()
+            .await
+            .unwrap()
+            .pipeline_execution_status;
+        if let Some(status) = status.as_ref().filter(|s| s.as_str() != "Executing") {
+            return status.as_str().to_string();
+        }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "{arn} still {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

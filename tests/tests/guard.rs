@@ -105,24 +105,8 @@ impl Env {
     }
 
     async fn wait_until_done(&self, arn: &str) {
-        let deadline = std::time::Instant::now() + DEADLINE;
-        loop {
-            let status = aws_sdk_sagemaker::Client::new(&self.run.sdk)
-                .describe_pipeline_execution()
-                .pipeline_execution_arn(arn)
-                .send()
-                .await
-                .unwrap()
-                .pipeline_execution_status;
-            if status.as_ref().is_some_and(|s| s.as_str() != "Executing") {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{arn} still {status:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let sagemaker = aws_sdk_sagemaker::Client::new(&self.run.sdk);
+        steward_tests::pipeline_run_ends(&sagemaker, arn, DEADLINE).await;
     }
 }
 

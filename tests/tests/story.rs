@@ -106,19 +106,7 @@ async fn data_lands_trains_once_and_registers_a_model_pending_approval() {
     // The twin runs the example training for that execution.
     let sagemaker = aws_sdk_sagemaker::Client::new(&run.sdk);
     let arn = started[0].pipeline_execution_arn.clone();
-    let status = until("the pipeline run to finish", async || {
-        let status = sagemaker
-            .describe_pipeline_execution()
-            .pipeline_execution_arn(&arn)
-            .send()
-            .await
-            .unwrap()
-            .pipeline_execution_status?
-            .as_str()
-            .to_string();
-        (status != "Executing").then_some(status)
-    })
-    .await;
+    let status = steward_tests::pipeline_run_ends(&sagemaker, &arn, Duration::from_secs(60)).await;
     assert_eq!(status, "Succeeded");
 
     // It registered one model, pending approval, whose lineage names the run.

@@ -254,25 +254,7 @@ fn tick(time: &str) -> Value {
 }
 
 async fn wait_until_done(env: &Env, arn: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let status = env
-            .sagemaker()
-            .describe_pipeline_execution()
-            .pipeline_execution_arn(arn)
-            .send()
-            .await
-            .unwrap()
-            .pipeline_execution_status;
-        if status.as_ref().is_some_and(|s| s.as_str() != "Executing") {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{arn} still {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    steward_tests::pipeline_run_ends(&env.sagemaker(), arn, Duration::from_secs(20)).await;
 }
 
 #[tokio::test]
