@@ -131,3 +131,41 @@ pub async fn pipeline_run_ends(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A model serving `model_data_url` and an endpoint config `name` that runs it
+/// on 2 instances (both named `name`).
+pub async fn model_and_endpoint_config(
+    sm: &aws_sdk_sagemaker::Client,
+    name: &str,
+    model_data_url: &str,
+) {
+    use aws_sdk_sagemaker::types::{
+        ContainerDefinition, ProductionVariant, ProductionVariantInstanceType,
+    };
+    sm.create_model()
+        .model_name(name)
+        .execution_role_arn("arn:aws:iam::123456789012:role/steward-sagemaker")
+        .primary_container(
+            ContainerDefinition::builder()
+                .image("683313688378.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.2")
+                .model_data_url(model_data_url)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    sm.create_endpoint_config()
+        .endpoint_config_name(name)
+        .production_variants(
+            ProductionVariant::builder()
+                .variant_name("AllTraffic")
+                .model_name(name)
+                .initial_instance_count(2)
+                .initial_variant_weight(1.0)
+                .instance_type(ProductionVariantInstanceType::MlM5Large)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}

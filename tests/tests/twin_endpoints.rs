@@ -7,8 +7,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
 use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;
 use aws_sdk_sagemaker::types::{
     Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType,
-    ContainerDefinition, DeploymentConfig, EndpointStatus, ProductionVariant,
-    ProductionVariantInstanceType, TrafficRoutingConfig, TrafficRoutingConfigType,
+    DeploymentConfig, EndpointStatus, TrafficRoutingConfig, TrafficRoutingConfigType,
 };
 use serde_json::{json, Value};
 use steward::events::sagemaker::EndpointDeploymentStateChange;
@@ -46,34 +45,7 @@ async fn setup() -> Setup {
 impl Setup {
     /// A model and a config `name` serving it on 2 instances.
     async fn config(&self, name: &str, model_data_url: &str) {
-        self.sm
-            .create_model()
-            .model_name(name)
-            .execution_role_arn("arn:aws:iam::123456789012:role/steward-sagemaker")
-            .primary_container(
-                ContainerDefinition::builder()
-                    .image("683313688378.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.2")
-                    .model_data_url(model_data_url)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        self.sm
-            .create_endpoint_config()
-            .endpoint_config_name(name)
-            .production_variants(
-                ProductionVariant::builder()
-                    .variant_name("AllTraffic")
-                    .model_name(name)
-                    .initial_instance_count(2)
-                    .initial_variant_weight(1.0)
-                    .instance_type(ProductionVariantInstanceType::MlM5Large)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        steward_tests::model_and_endpoint_config(&self.sm, name, model_data_url).await;
     }
 
     async fn describe(&self, name: &str) -> DescribeEndpointOutput {

@@ -18,10 +18,9 @@ use aws_sdk_codedeploy::types::{
 };
 use aws_sdk_sagemaker::types::{
     Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType,
-    ContainerDefinition, DeploymentConfig, EndpointStatus, InferenceSpecification,
-    MetadataProperties, MetricsSource, ModelApprovalStatus, ModelMetrics,
-    ModelPackageContainerDefinition, ModelQuality, ProductionVariant,
-    ProductionVariantInstanceType, TrafficRoutingConfig, TrafficRoutingConfigType,
+    DeploymentConfig, EndpointStatus, InferenceSpecification, MetadataProperties, MetricsSource,
+    ModelApprovalStatus, ModelMetrics, ModelPackageContainerDefinition, ModelQuality,
+    TrafficRoutingConfig, TrafficRoutingConfigType,
 };
 use serde_json::Value;
 use steward_twin::twin::TwinClient;
@@ -502,32 +501,8 @@ async fn pipeline_execution_events_have_aws_fields() {
 
 /// A model and an endpoint config `name` serving it on 2 instances.
 async fn endpoint_config(sm: &aws_sdk_sagemaker::Client, name: &str) {
-    sm.create_model()
-        .model_name(name)
-        .execution_role_arn("arn:aws:iam::123456789012:role/steward-sagemaker")
-        .primary_container(
-            ContainerDefinition::builder()
-                .image("683313688378.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.2")
-                .model_data_url(format!("s3://models/{name}/model.json"))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    sm.create_endpoint_config()
-        .endpoint_config_name(name)
-        .production_variants(
-            ProductionVariant::builder()
-                .variant_name("AllTraffic")
-                .model_name(name)
-                .initial_instance_count(2)
-                .initial_variant_weight(1.0)
-                .instance_type(ProductionVariantInstanceType::MlM5Large)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let model = format!("s3://models/{name}/model.json");
+    steward_tests::model_and_endpoint_config(sm, name, &model).await;
 }
 
 fn canary(alarm: &str) -> DeploymentConfig {
