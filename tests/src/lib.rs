@@ -49,6 +49,7 @@ impl Local {
             event_bus: self.stack.spec.event_bus.clone(),
             policy_parameter: self.stack.spec.policy_parameter.clone(),
             claim_lease: Duration::from_secs(120),
+            notifications_topic: Some(self.stack.notifications_topic_arn.clone()),
         };
         start_build::Context::connect(&self.sdk, &config)
             .await

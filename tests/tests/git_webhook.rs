@@ -131,7 +131,7 @@ async fn a_signed_push_publishes_one_git_push_and_a_redelivery_none() {
     let detail = &events[0]["detail"];
     assert_eq!(events[0]["source"], "steward");
     assert_eq!(detail["provider"], "github");
-    assert_eq!(detail["repository"], "acme/payroll-ml");
+    assert_eq!(detail["repository"], "acme/ml-models");
     assert_eq!(detail["branch"], "main");
     assert_eq!(detail["commit"], "9f2c1e0b8d4a6c3e5f7a9b1d2c4e6f8a0b1c3d5e");
     assert_eq!(detail["deliveryId"], "72d3162e-cc78-11e3-81ab-4c9367dc0958");
@@ -280,7 +280,7 @@ async fn gitlab_push_with_the_token_publishes_and_a_bad_token_is_refused() {
     assert_eq!(events.len(), 1, "{events:#?}");
     let detail = &events[0]["detail"];
     assert_eq!(detail["provider"], "gitlab");
-    assert_eq!(detail["repository"], "acme/ml/payroll-ml");
+    assert_eq!(detail["repository"], "acme/ml-models");
     assert_eq!(detail["branch"], "main");
     assert_eq!(detail["commit"], "da1560886d4f094c3e6c9ef40349f7d38b5d27d7");
     assert_eq!(detail["deliveryId"], "gl-1");

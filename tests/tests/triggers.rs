@@ -33,6 +33,7 @@ async fn start(policy: &str) -> Env {
         event_bus: spec.event_bus.clone(),
         policy_parameter: spec.policy_parameter.clone(),
         claim_lease: Duration::from_secs(120),
+        notifications_topic: Some(run.stack.notifications_topic_arn.clone()),
     };
     let ctx = Context::connect(&run.sdk, &config)
         .await

@@ -111,3 +111,77 @@ fn queue_arn(url: &str) -> String {
     let account = parts.next().unwrap_or_default();
     format!("arn:aws:sqs:us-east-1:{account}:{name}")
 }
+
+/// Steward mails one person at a time: the message names its recipient and
+/// each person's subscription filters on it, so nobody gets another's link.
+#[tokio::test]
+async fn mail_addressed_to_one_person_reaches_only_them_and_unaddressed_mail_the_operator() {
+    use steward::notify::{sync_subscriptions, Mail, Notifier};
+    let (_moto, twin, sns) = twin().await;
+    let arn = topic(&sns, "steward-notifications").await;
+    let people = ["ana@acme.com".to_string(), "raj@acme.com".to_string()];
+    let changes = sync_subscriptions(&sns, &arn, &people.iter().cloned().collect())
+        .await
+        .unwrap();
+    assert_eq!(changes.subscribed, people);
+    // The operator's subscription, as template.yaml makes it.
+    sns.subscribe()
+        .topic_arn(&arn)
+        .protocol("email")
+        .endpoint("ops@acme.com")
+        .attributes("FilterPolicy", r#"{"recipient": [{"exists": false}]}"#)
+        .attributes("FilterPolicyScope", "MessageAttributes")
+        .return_subscription_arn(true)
+        .send()
+        .await
+        .unwrap();
+
+    let notifier = Notifier::new(sns.clone(), &arn);
+    let mail_for_raj = Mail {
+        subject: "Approve payroll-fraud v7 → staging?".into(),
+        body: "Your link: https://steward.test/a?token=raj".into(),
+    };
+    notifier.send("raj@acme.com", &mail_for_raj).await.unwrap();
+    sns.publish()
+        .topic_arn(&arn)
+        .message("ALARM: payroll-fraud-prod-5xx")
+        .send()
+        .await
+        .unwrap();
+
+    let messages = mail(&twin).await;
+    let delivered: Vec<(&str, &str)> = messages
+        .iter()
+        .map(|m| (m["to"].as_str().unwrap(), m["body"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        delivered,
+        [
+            (
+                "raj@acme.com",
+                "Your link: https://steward.test/a?token=raj"
+            ),
+            ("ops@acme.com", "ALARM: payroll-fraud-prod-5xx"),
+        ]
+    );
+    assert_eq!(
+        messages[0]["subject"],
+        "Approve payroll-fraud v7 > staging?"
+    );
+
+    // Syncing again changes nothing; a person dropped from the policy is unsubscribed.
+    let again = sync_subscriptions(&sns, &arn, &people.iter().cloned().collect())
+        .await
+        .unwrap();
+    assert_eq!(again, Default::default());
+    let fewer = sync_subscriptions(&sns, &arn, &[people[0].clone()].into_iter().collect())
+        .await
+        .unwrap();
+    assert_eq!(fewer.unsubscribed, ["raj@acme.com"]);
+    notifier.send("raj@acme.com", &mail_for_raj).await.unwrap();
+    assert_eq!(
+        mail(&twin).await.len(),
+        2,
+        "nobody receives mail for raj now"
+    );
+}

@@ -44,7 +44,9 @@ pub async fn build(args: &BuildArgs<'_>) -> Result<(), String> {
             Err("the retrain guard held the build back; add --force to build anyway".into())
         }
         Outcome::Ignored { reason } => Err(reason),
-        Outcome::Several { .. } => Ok(()),
+        Outcome::Several { .. } | Outcome::Debounced { .. } | Outcome::StatusRecorded { .. } => {
+            Ok(())
+        }
     }
 }
 
@@ -73,9 +75,22 @@ fn describe(outcome: &Outcome) -> String {
         ),
         Outcome::AlreadyStarted(s) => format!("already started: {}", s.pipeline_execution_arn),
         Outcome::Ignored { reason } => format!("nothing to build: {reason}"),
+        Outcome::Debounced {
+            group,
+            key,
+            quiet_until,
+            ..
+        } => {
+            format!("{key} recorded in {group}'s quiet period; builds once quiet at {quiet_until}")
+        }
         Outcome::Suppressed { group, reason, .. } => {
             format!("suppressed ({group}), recorded in the ledger: {reason}")
         }
+        Outcome::StatusRecorded {
+            pipeline_execution_arn,
+            status,
+            ..
+        } => format!("{pipeline_execution_arn}: {status}, recorded"),
         Outcome::Several { outcomes } => {
             outcomes.iter().map(describe).collect::<Vec<_>>().join("\n")
         }

@@ -1,14 +1,26 @@
 //! `steward`: the operator's CLI.
 
+mod approval;
+mod approve;
+mod aws_args;
+mod baseline;
 mod build;
 mod events;
+mod history;
+mod lineage;
 mod local;
 mod policy;
+mod render;
+mod replay;
+mod rollout;
+mod served;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use steward::approval::decision::Verdict;
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +59,105 @@ enum Command {
         #[arg(long)]
         requested_by: Option<String>,
     },
+    /// The training data's per-feature distributions (the drift monitor's
+    /// baseline): numerical features binned at quantiles (or fixed widths),
+    /// categorical ones counted.
+    Baseline {
+        /// Training data: CSV with a header, or JSON lines (.jsonl) of objects.
+        data: PathBuf,
+        #[arg(long, default_value = "baseline.json")]
+        out: PathBuf,
+        /// The model's input columns, in request order (comma-separated);
+        /// default: every column not excluded.
+        #[arg(long, value_delimiter = ',')]
+        features: Vec<String>,
+        /// Columns that are not inputs (label, ids), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+        /// Columns to count as categories even if numeric, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        categorical: Vec<String>,
+        #[arg(long, default_value = "quantile", value_parser = ["quantile", "fixed"])]
+        binning: String,
+        #[arg(long, default_value_t = 10)]
+        bins: usize,
+    },
+    /// Approve a model package pending approval, as yourself (your AWS
+    /// identity is recorded as the approver, channel cli).
+    Approve(DecideCli),
+    /// Reject a model package pending approval, as yourself.
+    Reject(DecideCli),
+    /// Approval requests.
+    #[command(subcommand)]
+    Approval(ApprovalCommand),
+    /// Per group and environment: what serves, what is rolling out, pending
+    /// approvals, the last build and its trigger (from the audit ledger).
+    Status(status::StatusArgs),
+    /// The whole timeline of one model: data, commit, build, gate, approvals,
+    /// deployments, rollbacks, drift.
+    Lineage(lineage::LineageArgs),
+    /// A group's (or one environment's) events in time order, a page at a time.
+    History(history::HistoryArgs),
+    /// Which model an endpoint served at an instant, who approved it, on what evidence.
+    Served(served::ServedArgs),
+    /// Replay the steward bus archive (StartReplay) and report its progress.
+    Replay(replay::ReplayArgs),
+    /// Roll an approved model package out to one environment (blue/green, the
+    /// environment's strategy), through the deploy function's own path.
+    Deploy {
+        model_package_arn: String,
+        #[arg(long = "env")]
+        environment: String,
+        /// Talk to this endpoint instead of AWS (the local twin).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+    },
+    /// Roll an environment back to its last known good model now; the serving
+    /// package is rejected with the reason and the stewards are told.
+    Rollback {
+        group: String,
+        #[arg(long = "env")]
+        environment: String,
+        #[arg(long)]
+        reason: String,
+        /// Talk to this endpoint instead of AWS (the local twin).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApprovalCommand {
+    /// Mail the approvers new links for a model package still pending
+    /// approval (after its request lapsed), with the evidence of its gate.
+    Resend {
+        /// The model package's ARN.
+        model_package_arn: String,
+        /// Talk to this endpoint instead of AWS (the local twin).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        /// The approval-link function's URL (default: $STEWARD_APPROVAL_URL).
+        #[arg(long)]
+        approval_url: Option<String>,
+        /// The notifications topic ARN (default: $STEWARD_NOTIFICATIONS_TOPIC).
+        #[arg(long)]
+        notifications_topic: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct DecideCli {
+    /// The model package's ARN.
+    model_package_arn: String,
+    /// Why; kept with the decision in the registry and the ledger.
+    #[arg(long)]
+    comment: Option<String>,
+    /// The environment approved for (default: the one its approval requests name).
+    #[arg(long = "env")]
+    environment: Option<String>,
+    /// Talk to this endpoint instead of AWS (the local twin).
+    #[arg(long)]
+    endpoint_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -120,6 +231,17 @@ enum LocalCommand {
     },
 }
 
+async fn decide(verdict: Verdict, args: &DecideCli) -> Result<(), String> {
+    approve::decide(&approve::DecideArgs {
+        verdict,
+        model_package_arn: &args.model_package_arn,
+        comment: args.comment.as_deref(),
+        environment: args.environment.as_deref(),
+        endpoint_url: args.endpoint_url.as_deref(),
+    })
+    .await
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     if std::env::var_os("RUST_LOG").is_some() {
@@ -153,6 +275,70 @@ async fn main() -> ExitCode {
                 force,
                 endpoint_url: endpoint_url.as_deref(),
                 requested_by: requested_by.as_deref(),
+            })
+            .await
+        }
+        Command::Baseline {
+            data,
+            out,
+            features,
+            exclude,
+            categorical,
+            binning,
+            bins,
+        } => baseline::baseline(&baseline::BaselineArgs {
+            data: &data,
+            out: &out,
+            features: &features,
+            exclude: &exclude,
+            categorical: &categorical,
+            binning: &binning,
+            bins,
+        }),
+        Command::Approve(args) => decide(Verdict::Approve, &args).await,
+        Command::Reject(args) => decide(Verdict::Reject, &args).await,
+        Command::Approval(ApprovalCommand::Resend {
+            model_package_arn,
+            endpoint_url,
+            approval_url,
+            notifications_topic,
+        }) => {
+            approval::resend(&approval::ResendArgs {
+                model_package_arn: &model_package_arn,
+                endpoint_url: endpoint_url.as_deref(),
+                approval_url: approval_url.as_deref(),
+                notifications_topic: notifications_topic.as_deref(),
+            })
+            .await
+        }
+        Command::Status(args) => status::run(&args).await,
+        Command::Lineage(args) => lineage::run(&args).await,
+        Command::History(args) => history::run(&args).await,
+        Command::Served(args) => served::run(&args).await,
+        Command::Replay(args) => replay::run(&args).await,
+        Command::Deploy {
+            model_package_arn,
+            environment,
+            endpoint_url,
+        } => {
+            rollout::deploy(&rollout::DeployArgs {
+                model_package_arn: &model_package_arn,
+                environment: &environment,
+                endpoint_url: endpoint_url.as_deref(),
+            })
+            .await
+        }
+        Command::Rollback {
+            group,
+            environment,
+            reason,
+            endpoint_url,
+        } => {
+            rollout::rollback(&rollout::RollbackArgs {
+                group: &group,
+                environment: &environment,
+                reason: &reason,
+                endpoint_url: endpoint_url.as_deref(),
             })
             .await
         }

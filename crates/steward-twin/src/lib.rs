@@ -9,6 +9,7 @@
 mod aws;
 mod capture;
 mod emulator;
+pub mod function_url;
 pub mod local;
 pub mod router;
 mod stack;
@@ -16,6 +17,7 @@ pub mod twin;
 
 pub use aws::{local_sdk_config, s3_client, REGION};
 pub use emulator::{repo_root, Emulator, EmulatorError};
-pub use local::{LocalError, LocalOptions, LocalRun};
-pub use stack::{Stack, StackError, StackSpec};
+pub use function_url::FunctionUrl;
+pub use local::{LocalError, LocalOptions, LocalRun, LOCAL_POLICY_REPOSITORY};
+pub use stack::{Stack, StackError, StackSpec, LOCAL_SAGEMAKER_ROLE};
 pub use twin::{Twin, TwinConfig};

@@ -11,6 +11,10 @@ use crate::emulator::repo_root;
 use crate::router::{template_rules, Invoker, Params, RetryPolicy, Router, RouterHandle};
 use crate::{local_sdk_config, Emulator, Stack, StackSpec, Twin, TwinConfig};
 
+/// The repository the local stack publishes its policy from (the example
+/// policy's `git.repository`; the webhook samples push to it).
+pub const LOCAL_POLICY_REPOSITORY: &str = "acme/ml-models";
+
 /// What to start.
 #[derive(Clone)]
 pub struct LocalOptions {
@@ -139,6 +143,11 @@ fn template_params(stack: &Stack) -> Params {
         ("StewardEmail", "steward@example.com".to_string()),
         ("DataBucketNames", buckets.join(",")),
         ("PolicyParameterName", stack.spec.policy_parameter.clone()),
+        // Every pipeline of the local account is the policy's: their status
+        // changes reach start-build (on AWS the prefix keeps others' out).
+        ("ManagedPipelinePrefix", String::new()),
+        // Pushes changing the example policy repository's steward.toml publish it.
+        ("PolicyRepository", LOCAL_POLICY_REPOSITORY.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

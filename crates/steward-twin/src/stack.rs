@@ -27,6 +27,7 @@ pub struct StackSpec {
     pub ledger_table: String,
     pub event_bus: String,
     pub policy_parameter: String,
+    pub notifications_topic: String,
 }
 
 impl StackSpec {
@@ -36,6 +37,7 @@ impl StackSpec {
             ledger_table: "steward-ledger".into(),
             event_bus: "steward".into(),
             policy_parameter: "/steward/policy".into(),
+            notifications_topic: "steward-notifications".into(),
         }
     }
 }
@@ -73,10 +75,15 @@ pub struct Stack {
     pub sdk: SdkConfig,
     pub spec: StackSpec,
     pub policy: Policy,
+    /// The SNS topic Steward mails through; every steward and approver of the
+    /// policy has a subscription filtered to the mail addressed to them.
+    pub notifications_topic_arn: String,
     s3_events_queue: String,
     steward_events_queue: String,
 }
 
+/// The execution role deploy passes to SageMaker locally.
+pub const LOCAL_SAGEMAKER_ROLE: &str = "arn:aws:iam::123456789012:role/steward-sagemaker";
 const S3_CAPTURE: &str = "steward-local-s3-capture";
 const STEWARD_CAPTURE: &str = "steward-local-steward-capture";
 
@@ -92,6 +99,10 @@ impl Stack {
             .send()
             .await
             .map_err(aws_err("CreateEventBus"))?;
+        // The template's StewardArchive: `steward replay` replays from it.
+        create_archive(&events, &spec.event_bus).await?;
+        let notifications_topic_arn =
+            create_notifications(sdk, &spec.notifications_topic, &policy).await?;
         for group in policy.groups.values() {
             create_pipeline(sdk, group).await?;
             if let Some(data) = &group.data {
@@ -116,6 +127,7 @@ impl Stack {
             sdk: sdk.clone(),
             spec,
             policy,
+            notifications_topic_arn,
             s3_events_queue,
             steward_events_queue,
         })
@@ -132,6 +144,14 @@ impl Stack {
             ("STEWARD_LEDGER_TABLE", &self.spec.ledger_table),
             ("STEWARD_EVENT_BUS", &self.spec.event_bus),
             ("STEWARD_POLICY_PARAMETER", &self.spec.policy_parameter),
+            ("STEWARD_NOTIFICATIONS_TOPIC", &self.notifications_topic_arn),
+            // Any role ARN: the twin does not check what SageMaker is passed.
+            ("STEWARD_SAGEMAKER_ROLE_ARN", LOCAL_SAGEMAKER_ROLE),
+            // Any role ARN: the twin's CodeDeploy does not assume it.
+            (
+                "STEWARD_CODEDEPLOY_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/steward-codedeploy",
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -148,6 +168,53 @@ impl Stack {
     pub async fn steward_events(&self, wait: Duration) -> Result<Vec<Value>, StackError> {
         drain(&self.sdk, &self.steward_events_queue, wait).await
     }
+}
+
+/// The archive of every Steward event on the bus, as the template's
+/// `StewardArchive` (the local stack names it `steward-archive`).
+async fn create_archive(events: &aws_sdk_eventbridge::Client, bus: &str) -> Result<(), StackError> {
+    let bus_arn = events
+        .describe_event_bus()
+        .name(bus)
+        .send()
+        .await
+        .map_err(aws_err("DescribeEventBus"))?
+        .arn
+        .unwrap_or_default();
+    events
+        .create_archive()
+        .archive_name(format!("{bus}-archive"))
+        .event_source_arn(bus_arn)
+        .event_pattern(json!({"source": ["steward"]}).to_string())
+        .send()
+        .await
+        .map_err(aws_err("CreateArchive"))?;
+    Ok(())
+}
+
+/// The notifications topic and one filtered email subscription per person the
+/// policy names (what `steward policy publish` keeps in sync on AWS).
+async fn create_notifications(
+    sdk: &SdkConfig,
+    name: &str,
+    policy: &Policy,
+) -> Result<String, StackError> {
+    let sns = aws_sdk_sns::Client::new(sdk);
+    let topic_arn = sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .map_err(aws_err("CreateTopic"))?
+        .topic_arn
+        .unwrap_or_default();
+    steward::notify::sync_subscriptions(&sns, &topic_arn, &steward::notify::people(policy))
+        .await
+        .map_err(|e| StackError::Aws {
+            step: "Subscribe".into(),
+            message: e.to_string(),
+        })?;
+    Ok(topic_arn)
 }
 
 async fn create_ledger(sdk: &SdkConfig, table: &str) -> Result<(), StackError> {

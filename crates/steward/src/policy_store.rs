@@ -3,6 +3,9 @@
 //! Read once at cold start; the parameter's version is recorded with every
 //! decision, so the ledger says which policy made it.
 
+pub mod publish;
+
+use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 use aws_sdk_ssm::Client;
 
 use crate::policy::{Policy, PolicyErrors};
@@ -21,6 +24,12 @@ pub enum PolicyLoadError {
     Read { name: String, message: String },
     #[error("the policy parameter {name} is empty")]
     Empty { name: String },
+    #[error("could not publish the policy to {name} ({operation}): {message}")]
+    Write {
+        name: String,
+        operation: &'static str,
+        message: String,
+    },
     #[error("the published policy {name} (version {version}) is invalid:\n{errors}")]
     Invalid {
         name: String,
@@ -35,6 +44,7 @@ impl PolicyLoadError {
             PolicyLoadError::Read { .. } => "policy_unreadable",
             PolicyLoadError::Empty { .. } => "policy_empty",
             PolicyLoadError::Invalid { .. } => "policy_invalid",
+            PolicyLoadError::Write { .. } => "policy_publish_failed",
         }
     }
 }
@@ -67,4 +77,85 @@ pub async fn load_policy(client: &Client, name: &str) -> Result<PublishedPolicy,
         policy,
         version: format!("ssm:{name}:{version}"),
     })
+}
+
+/// The published text and its version, or `None` before the first publication.
+pub async fn published_text(
+    client: &Client,
+    name: &str,
+) -> Result<Option<(String, i64)>, PolicyLoadError> {
+    match client.get_parameter().name(name).send().await {
+        Ok(out) => Ok(out
+            .parameter
+            .map(|p| (p.value.unwrap_or_default(), p.version))),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_parameter_not_found()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(PolicyLoadError::Read {
+            name: name.into(),
+            message: crate::aws_error::describe(&e),
+        }),
+    }
+}
+
+/// Publish a validated policy as the parameter's next version and label that
+/// version (e.g. `commit-<sha>`); returns the version.
+pub async fn publish_policy(
+    client: &Client,
+    name: &str,
+    text: &str,
+    label: &str,
+) -> Result<i64, PolicyLoadError> {
+    let failed = |operation: &'static str| {
+        move |message: String| PolicyLoadError::Write {
+            name: name.into(),
+            operation,
+            message,
+        }
+    };
+    // Standard parameters hold 4 KB; a commented policy is often larger.
+    let tier = if text.len() > 4096 {
+        ParameterTier::Advanced
+    } else {
+        ParameterTier::Standard
+    };
+    let version = client
+        .put_parameter()
+        .name(name)
+        .value(text)
+        .r#type(ParameterType::String)
+        .tier(tier)
+        .overwrite(true)
+        .send()
+        .await
+        .map_err(|e| failed("PutParameter")(crate::aws_error::describe(&e)))?
+        .version;
+    label_version(client, name, version, label).await?;
+    Ok(version)
+}
+
+/// Attach `label` to a version of the parameter (moving it if another version
+/// had it).
+pub async fn label_version(
+    client: &Client,
+    name: &str,
+    version: i64,
+    label: &str,
+) -> Result<(), PolicyLoadError> {
+    client
+        .label_parameter_version()
+        .name(name)
+        .parameter_version(version)
+        .labels(label)
+        .send()
+        .await
+        .map_err(|e| PolicyLoadError::Write {
+            name: name.into(),
+            operation: "LabelParameterVersion",
+            message: crate::aws_error::describe(&e),
+        })?;
+    Ok(())
 }

@@ -17,6 +17,10 @@ pub struct Config {
     /// cause before another delivery may take it over. Longer than the function's
     /// timeout, so a live attempt is never overtaken.
     pub claim_lease: Duration,
+    /// `STEWARD_NOTIFICATIONS_TOPIC` (optional): the SNS topic stewards are
+    /// mailed through (a failed pipeline run). Unset, a failed run is recorded
+    /// and the handler fails with `notifications_not_configured`.
+    pub notifications_topic: Option<String>,
 }
 
 impl Config {
@@ -35,6 +39,7 @@ impl Config {
             event_bus: env.required("STEWARD_EVENT_BUS")?,
             policy_parameter: env.required("STEWARD_POLICY_PARAMETER")?,
             claim_lease: env.seconds("STEWARD_CLAIM_LEASE_SECONDS", Duration::from_secs(120))?,
+            notifications_topic: env.required("STEWARD_NOTIFICATIONS_TOPIC").ok(),
         })
     }
 }

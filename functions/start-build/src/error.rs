@@ -4,6 +4,7 @@
 use lambda_runtime::Diagnostic;
 use steward::events::EventError;
 use steward::ledger::LedgerError;
+use steward::notify::NotifyError;
 use steward::publish::PublishError;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +36,10 @@ pub enum StartBuildError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+    #[error("a failed pipeline run must be mailed to its stewards, but STEWARD_NOTIFICATIONS_TOPIC is not set")]
+    NotificationsNotConfigured,
 }
 
 impl StartBuildError {
@@ -49,6 +54,8 @@ impl StartBuildError {
             StartBuildError::StoredResult { .. } => "stored_result_unreadable",
             StartBuildError::Ledger(e) => e.error_type(),
             StartBuildError::Publish(e) => e.error_type(),
+            StartBuildError::Notify(e) => e.error_type(),
+            StartBuildError::NotificationsNotConfigured => "notifications_not_configured",
         }
     }
 }

@@ -7,13 +7,16 @@ use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use steward::build::quiet_store::QuietPeriods;
 use steward::build::{self, BuildPlan, Decision, Plans};
 use steward::events::codecommit::RepositoryStateChange;
 use steward::events::s3::ObjectCreated;
+use steward::events::sagemaker::PipelineExecutionStatusChange;
 use steward::events::schedule::Scheduled;
 use steward::events::steward::DataVersion;
 use steward::events::{self as ev, EventError};
 use steward::ledger::{DynamoLedger, Ledger};
+use steward::notify::Notifier;
 use steward::policy_store::{load_policy, PolicyLoadError, PublishedPolicy};
 use steward::publish::Publisher;
 use tracing::{error, info};
@@ -28,18 +31,28 @@ pub struct Context<L = DynamoLedger> {
     pub publisher: Publisher,
     pub policy: PublishedPolicy,
     pub claim_lease: Duration,
+    /// Quiet-window groups' open periods, on the ledger's table.
+    pub quiet: QuietPeriods,
+    /// Mail to stewards (a failed run); `None` when no topic is configured.
+    pub notifier: Option<Notifier>,
 }
 
 impl Context<DynamoLedger> {
     /// Build the clients from one SDK config and load the published policy.
     pub async fn connect(aws: &SdkConfig, config: &Config) -> Result<Self, PolicyLoadError> {
         let policy = load_policy(&aws_sdk_ssm::Client::new(aws), &config.policy_parameter).await?;
+        let dynamodb = aws_sdk_dynamodb::Client::new(aws);
         Ok(Self {
             sagemaker: aws_sdk_sagemaker::Client::new(aws),
-            ledger: DynamoLedger::new(aws_sdk_dynamodb::Client::new(aws), &config.ledger_table),
+            quiet: QuietPeriods::new(dynamodb.clone(), &config.ledger_table),
+            ledger: DynamoLedger::new(dynamodb, &config.ledger_table),
             publisher: Publisher::new(aws_sdk_eventbridge::Client::new(aws), &config.event_bus),
             policy,
             claim_lease: config.claim_lease,
+            notifier: config
+                .notifications_topic
+                .as_ref()
+                .map(|topic| Notifier::new(aws_sdk_sns::Client::new(aws), topic)),
         })
     }
 }
@@ -73,6 +86,26 @@ pub enum Outcome {
         group: String,
         cause: String,
         reason: String,
+    },
+    /// Data for a quiet-window group: recorded in its quiet period (`opened`,
+    /// `extended`, or `covered` when not newer than the period's latest
+    /// object); the tick builds the period once it is quiet until `quiet_until`.
+    Debounced {
+        group: String,
+        key: String,
+        recorded: String,
+        period: String,
+        quiet_until: String,
+    },
+    /// A build's pipeline execution changed status: recorded in its lineage;
+    /// `notified` names the stewards this delivery mailed (a failed run, once).
+    StatusRecorded {
+        group: String,
+        pipeline_execution_arn: String,
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failure_reason: Option<String>,
+        notified: Vec<String>,
     },
     /// One trigger concerned several groups (a push to a shared repository):
     /// each group's outcome.
@@ -111,6 +144,22 @@ fn log(outcome: &Outcome) {
             cause,
             reason,
         } => info!(%group, %cause, %reason, "build suppressed by the retrain guard"),
+        Outcome::Debounced {
+            group,
+            key,
+            recorded,
+            quiet_until,
+            ..
+        } => info!(%group, %key, %recorded, %quiet_until, "data recorded in the quiet period"),
+        Outcome::StatusRecorded {
+            group,
+            pipeline_execution_arn,
+            status,
+            notified,
+            ..
+        } => {
+            info!(%group, %pipeline_execution_arn, %status, notified = notified.len(), "pipeline status recorded")
+        }
         Outcome::Several { outcomes } => outcomes.iter().for_each(log),
     }
 }
@@ -128,6 +177,11 @@ pub async fn handle<L: Ledger>(
         let at = time(event.time)?;
         let plans = build::on_codecommit(&ctx.policy.policy, &event.detail)?;
         return start_all(ctx, plans, at).await;
+    }
+    if ev::is::<PipelineExecutionStatusChange>(&payload) {
+        let event = ev::decode_as::<PipelineExecutionStatusChange>(payload)?;
+        let at = time(event.time)?;
+        return crate::outcome::on_status_change(ctx, event, at).await;
     }
     if ev::is::<Scheduled>(&payload) {
         let event = ev::decode_as::<Scheduled>(payload)?;
@@ -179,11 +233,13 @@ async fn on_object_created<L: Ledger>(
     payload: Value,
 ) -> Result<Outcome, StartBuildError> {
     let event = ev::decode_as::<ObjectCreated>(payload)?;
-    match build::on_object_created(&ctx.policy.policy, &event.detail)? {
+    let at = time(event.time)?;
+    match build::on_object_created(&ctx.policy.policy, &event.detail, at)? {
         Decision::Ignore(reason) => Ok(Outcome::Ignored {
             reason: reason.to_string(),
         }),
-        Decision::Build(plan) => start_guarded(ctx, &plan, time(event.time)?).await,
+        Decision::Quiet(arrival) => crate::quiet::on_arrival(ctx, arrival).await,
+        Decision::Build(plan) => start_guarded(ctx, &plan, at).await,
     }
 }
 

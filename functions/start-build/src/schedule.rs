@@ -5,6 +5,8 @@
 //! suppression names its due time in its cause. A tick builds only the latest
 //! due time after the last handled one, so missed ticks or a long outage start
 //! at most one build per group, never a burst.
+//!
+//! The same tick closes quiet-window data periods (`crate::quiet`).
 
 use chrono::{DateTime, Duration as TimeDelta, Utc};
 use steward::build::{self, cron, Plans};
@@ -43,10 +45,20 @@ pub async fn on_tick<L: Ledger>(
             Err(reason) => warn!(group = %group.name, %reason, "schedule cannot be evaluated"),
         }
     }
-    if plans.is_empty() {
-        return Ok(Outcome::Ignored {
-            reason: build::Ignored::NothingDue.to_string(),
-        });
+    // Quiet periods first: a period's data is a more specific reason to build
+    // than the calendar, and the guard then holds a same-tick schedule back.
+    let mut outcomes = crate::quiet::on_tick(ctx, now).await?;
+    if !plans.is_empty() {
+        match start_all(ctx, Plans::Build(plans), now).await? {
+            Outcome::Several { outcomes: more } => outcomes.extend(more),
+            one => outcomes.push(one),
+        }
     }
-    start_all(ctx, Plans::Build(plans), now).await
+    Ok(match outcomes.len() {
+        0 => Outcome::Ignored {
+            reason: build::Ignored::NothingDue.to_string(),
+        },
+        1 => outcomes.remove(0),
+        _ => Outcome::Several { outcomes },
+    })
 }

@@ -1,38 +1,51 @@
-//! `steward local demo`: the story so far, told as it happens.
+//! `steward local demo`: the whole story, told as it happens.
 //!
-//! Data files and their `_SUCCESS` marker land in S3; the emulator emits the
-//! `Object Created` events; the router matches them against template.yaml's
-//! rules and delivers them to start-build (run in this process); only the
-//! marker starts a pipeline run, once, even when delivered again; the twin runs
-//! the example training step for that run, which registers a model package
-//! with its metrics; the registry emits the pending-approval event that the
-//! gate (next stage) reacts to.
+//! Every function runs in this process behind the router, which matches each
+//! event against template.yaml's rules and delivers it, as EventBridge and
+//! Lambda would: data lands → start-build starts one pipeline run → the twin
+//! trains and registers a model → request-approval's gate passes and staging
+//! (approval "none") is approved by policy → deploy rolls staging out → the
+//! bake ends on a tick → `Promotion Requested` → prod's approvers are mailed a
+//! link → Approve → `Approval Decided` → prod's canary → an alarm mid-rollout
+//! → SageMaker rolls back, rollback verifies, the package is rejected and the
+//! stewards told → a worse model is rejected by the gate; then the ledger
+//! answers where the model came from and what served when.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use start_build::{Config, Context, Outcome};
+use start_build::Outcome;
 use steward::ledger::{Ledger, Subject};
 use steward::policy::{Debounce, Group};
-use steward_twin::router::{InProcessFn, InvokeError, Invoker};
+use steward_twin::router::Invoker;
 use steward_twin::twin::EmittedEvent;
 use steward_twin::{s3_client, LocalOptions, LocalRun};
 
+use super::demo_chain;
+use super::demo_functions::Functions;
+use super::demo_story::{answered, Story};
+
 const DATA: &str = include_str!("../../../../examples/data/transactions.csv");
+/// The same payments with 28 of 72 frauds relabelled 0 (not yet confirmed):
+/// the model trained on it misses fraud, and the gate says so.
+const WORSE_DATA: &str =
+    include_str!("../../../../examples/data/transactions-unconfirmed-labels.csv");
 const TEMPLATE: &str = include_str!("../../../../template.yaml");
 const STORY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub async fn demo(policy: &Path) -> Result<(), String> {
+    let began = Instant::now();
     let policy_text = super::read_policy(policy)?;
     println!("▶ Starting moto, the twin in front of it, and Steward's stack");
-    // start-build runs in this process; its context is built once the stack is up.
-    let slot: Arc<tokio::sync::OnceCell<Context>> = Arc::new(tokio::sync::OnceCell::new());
+    // Every function runs in this process; their contexts are made once the
+    // stack is up, from the environment `steward local up` gives them.
+    let functions = Arc::new(Functions::default());
     let mut options = LocalOptions::new(policy_text);
     options.router = Some((
         TEMPLATE.to_string(),
-        Invoker::in_process(functions(slot.clone())),
+        Invoker::in_process(functions.clone().invoker()),
     ));
     let run = LocalRun::start(options).await.map_err(|e| e.to_string())?;
     println!(
@@ -40,23 +53,22 @@ pub async fn demo(policy: &Path) -> Result<(), String> {
         run.endpoint(),
         run.emulator.endpoint()
     );
-    let config = Config {
-        ledger_table: run.stack.spec.ledger_table.clone(),
-        event_bus: run.stack.spec.event_bus.clone(),
-        policy_parameter: run.stack.spec.policy_parameter.clone(),
-        claim_lease: Duration::from_secs(120),
-    };
-    let ctx = Context::connect(&run.sdk, &config)
-        .await
-        .map_err(|e| e.to_string())?;
-    slot.set(ctx).map_err(|_| "start-build was set up twice")?;
-    let ctx = slot.get().ok_or("start-build is not set up")?;
+    let approval = super::demo_approval::serve_approval_link(&run).await?;
+    functions.connect(&run, &approval.url()).await?;
+    println!(
+        "  functions: start-build, request-approval, deploy, rollback, audit (in this process); approval-link at {}",
+        approval.url()
+    );
+    let ctx = functions.start_build()?;
+    let router = run.router.as_ref().ok_or("the router is not running")?;
+    let story = Story::new(router);
 
     let (group, bucket, prefix, marker) = marker_group(&run)?;
     println!(
         "  group {}: watches s3://{bucket}/{prefix} for `{marker}`, trains with pipeline {}",
         group.name, group.pipeline.name
     );
+    demo_chain::prepare(&run, &group).await?;
 
     let day = chrono::Utc::now().format("%Y-%m-%d");
     let data_prefix = format!("{prefix}{day}/");
@@ -78,32 +90,15 @@ pub async fn demo(policy: &Path) -> Result<(), String> {
     keys.push(marker_key.clone());
 
     println!("\n▶ The router delivers each Object Created event to start-build (rule from template.yaml)");
-    let router = run.router.as_ref().ok_or("the router is not running")?;
-    let deadline = Instant::now() + STORY_TIMEOUT;
-    let mut shown = 0;
-    while shown < keys.len() {
-        if Instant::now() > deadline {
-            return Err(format!(
-                "only {shown} of {} deliveries arrived; dead letters: {:?}",
-                keys.len(),
-                router.dead_letters()
-            ));
-        }
-        let delivered = router.delivered();
-        for delivery in delivered.iter().skip(shown) {
-            let outcome: Outcome = serde_json::from_value(delivery.response.clone())
-                .map_err(|e| format!("start-build answered something else: {e}"))?;
-            println!(
-                "  rule {} → {}: {}",
-                delivery.rule,
-                delivery.function,
-                describe(&outcome)
-            );
-            shown += 1;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let build = find_started(router).ok_or("no delivery started a build")?;
+    let build = story
+        .until("start-build starting a pipeline run", |d| {
+            answered(d, "start-build", "started")
+        })
+        .await?;
+    let build: start_build::handler::Started = match serde_json::from_value(build.response) {
+        Ok(Outcome::Started(s)) => s,
+        other => return Err(format!("start-build answered {other:?}")),
+    };
 
     println!("\n▶ EventBridge delivers at least once: the marker's event again");
     let events = run
@@ -180,6 +175,34 @@ pub async fn demo(policy: &Path) -> Result<(), String> {
     );
     println!("  → `SageMaker Model Package State Change` (PendingManualApproval) is on the default bus: the gate reacts to it next");
 
+    let arn = pending.detail["ModelPackageArn"]
+        .as_str()
+        .ok_or("the pending event names no model package")?
+        .to_string();
+    println!("\n▶ The gate: the router hands the pending model to request-approval");
+    let gated = demo_chain::gated(&story, &arn).await?;
+    super::demo_approval::print_gate_report(&functions, &arn).await?;
+    if !answered(&gated, "request-approval", "approved-by-policy") {
+        return Err(format!(
+            "the demo expects the first environment approved by policy; request-approval answered {}",
+            gated.response
+        ));
+    }
+    let chain = demo_chain::endpoints(&group);
+    let (Some((first_env, _)), Some((next_env, _))) = (chain.first(), chain.get(1)) else {
+        return Err(format!(
+            "{} needs two SageMaker environments for the demo",
+            group.name
+        ));
+    };
+    demo_chain::first_rollout(&story, first_env).await?;
+    demo_chain::bake(&story, &functions, first_env).await?;
+    let started = demo_chain::approve_promotion(&run, &story, next_env).await?;
+    let (mid_rollout, prod_endpoint) =
+        demo_chain::alarm_mid_rollout(&run, &story, &group, &started).await?;
+    println!("\n▶ The model is rejected and its stewards told");
+    demo_chain::rejected(&run, &arn, &group.stewards).await?;
+
     println!("\n▶ The ledger's lineage of this build");
     for record in ctx
         .ledger
@@ -187,66 +210,162 @@ pub async fn demo(policy: &Path) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
     {
+        let what = match record.detail["data"]["uri"].as_str() {
+            Some(uri) => format!(
+                "data {uri} (version {})",
+                record.detail["data"]["version"].as_str().unwrap_or("?")
+            ),
+            None => format!(
+                "status {}",
+                record.detail["status"]
+                    .as_str()
+                    .or(record.detail["pipelineExecutionStatus"].as_str())
+                    .unwrap_or("?")
+            ),
+        };
         println!(
-            "  {}  {}  data {} (version {}), policy {}",
+            "  {}  {}  {what}, policy {}",
             record.at.to_rfc3339(),
             record.kind,
-            record.detail["data"]["uri"].as_str().unwrap_or("?"),
-            record.detail["data"]["version"].as_str().unwrap_or("?"),
             record.detail["policyVersion"].as_str().unwrap_or("?"),
         );
     }
 
-    println!("\n▶ Events so far");
+    worse_model(&run, &story, &group, &bucket, &prefix, &marker).await?;
+
+    super::demo_triggers::git_push_and_drift(ctx).await?;
+
+    println!("\n▶ `steward lineage {arn}`");
+    super::demo_audit::lineage(&run, &arn).await?;
+    for (_, endpoint) in &chain {
+        println!(
+            "\n▶ `steward served {endpoint} --at {}` (mid-canary in {prod_endpoint})",
+            mid_rollout.to_rfc3339()
+        );
+        super::demo_audit::served(&run, endpoint, mid_rollout).await?;
+    }
+
+    println!("\n▶ Events so far, by detail-type");
+    let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
     for event in run
         .stack
         .steward_events(Duration::from_secs(2))
         .await
         .map_err(|e| e.to_string())?
     {
-        println!(
-            "  steward        {}",
-            event["detail-type"].as_str().unwrap_or("?")
-        );
+        let detail_type = event["detail-type"].as_str().unwrap_or("?").to_string();
+        *counts.entry(("steward".into(), detail_type)).or_default() += 1;
     }
     for event in run.twin.ctx().events.emitted() {
-        println!("  {:<14} {}", event.source, event.detail_type);
+        *counts.entry((event.source, event.detail_type)).or_default() += 1;
+    }
+    for ((source, detail_type), n) in counts {
+        println!("  {source:<14} {detail_type} ×{n}");
     }
     println!(
-        "\n✔ One data set → one pipeline run → one model, pending approval; every step recorded."
+        "\n  audit recorded {} events; dead letters: {}",
+        story.audited(),
+        router.dead_letters().len()
+    );
+    println!(
+        "\n✔ One data set → one pipeline run → one model: gated, deployed to staging, baked, approved by a person for prod, \
+rolled back by SageMaker when prod's alarm fired mid-canary, rejected with the reason; a worse model stopped at the gate; \
+every step recorded in the ledger ({}s).",
+        began.elapsed().as_secs()
     );
     Ok(())
 }
 
-/// The functions the demo runs in this process, by their template Binary name.
-fn functions(start_build: Arc<tokio::sync::OnceCell<Context>>) -> InProcessFn {
-    Arc::new(move |function: String, event: Value| {
-        let start_build = start_build.clone();
-        Box::pin(async move {
-            match function.as_str() {
-                "start-build" => {
-                    let ctx = start_build.get().ok_or_else(|| InvokeError::Function {
-                        error_type: "not_ready".into(),
-                        message: "start-build is still starting".into(),
-                    })?;
-                    let outcome = start_build::handler::run(ctx, event).await.map_err(|e| {
-                        InvokeError::Function {
-                            error_type: e.error_type().into(),
-                            message: e.to_string(),
-                        }
-                    })?;
-                    serde_json::to_value(outcome).map_err(|e| InvokeError::Function {
-                        error_type: "unserializable".into(),
-                        message: e.to_string(),
-                    })
-                }
-                other => Err(InvokeError::Transport {
-                    url: format!("in-process://{other}"),
-                    message: "the demo does not run this function yet".into(),
-                }),
-            }
+/// A second data set whose labels are not yet confirmed: the retrain guard
+/// holds the data-driven build back (cooldown), the data scientist runs the
+/// pipeline on it by hand, and the gate rejects the model it registers.
+async fn worse_model(
+    run: &LocalRun,
+    story: &Story<'_>,
+    group: &Group,
+    bucket: &str,
+    prefix: &str,
+    marker: &str,
+) -> Result<(), String> {
+    let data_prefix = format!(
+        "{prefix}{}-unconfirmed/",
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    println!("\n▶ A second data set lands: s3://{bucket}/{data_prefix} (28 of 72 frauds not yet confirmed, labelled 0)");
+    let s3 = s3_client(&run.sdk);
+    let from = story.count();
+    let data_key = format!("{data_prefix}part-0000.csv");
+    put(&s3, bucket, &data_key, WORSE_DATA.as_bytes().to_vec()).await?;
+    let marker_key = format!("{data_prefix}{marker}");
+    put(&s3, bucket, &marker_key, Vec::new()).await?;
+    let answer = story
+        .until_after(from, "start-build's answer to the second marker", |d| {
+            d.function == "start-build"
+                && ["started", "suppressed"].contains(&d.response["outcome"].as_str().unwrap_or(""))
         })
-    })
+        .await?;
+    let sagemaker = aws_sdk_sagemaker::Client::new(&run.sdk);
+    let execution = match serde_json::from_value::<Outcome>(answer.response) {
+        Ok(Outcome::Started(s)) => s.pipeline_execution_arn,
+        _ => {
+            println!(
+                "  the retrain guard holds it back; the data scientist starts {} on it by hand",
+                group.pipeline.name
+            );
+            let parameter = |name: &str, value: &str| {
+                aws_sdk_sagemaker::types::Parameter::builder()
+                    .name(name)
+                    .value(value)
+                    .build()
+            };
+            sagemaker
+                .start_pipeline_execution()
+                .pipeline_name(&group.pipeline.name)
+                .pipeline_parameters(parameter(
+                    "InputDataUrl",
+                    &format!("s3://{bucket}/{data_prefix}"),
+                ))
+                .pipeline_parameters(parameter("DataVersion", "unconfirmed-labels"))
+                .send()
+                .await
+                .map_err(|e| steward::aws_error::describe(&e))?
+                .pipeline_execution_arn
+                .ok_or("StartPipelineExecution returned no ARN")?
+        }
+    };
+    let status = wait_for_execution(&sagemaker, &execution).await?;
+    if status != "Succeeded" {
+        return Err(format!("the second pipeline run ended {status}"));
+    }
+    let pending = run
+        .twin
+        .ctx()
+        .events
+        .emitted()
+        .into_iter()
+        .find(|e| {
+            e.detail_type == "SageMaker Model Package State Change"
+                && e.detail["MetadataProperties"]["GeneratedBy"] == execution.as_str()
+        })
+        .ok_or("the second run registered no model")?;
+    let arn = pending.detail["ModelPackageArn"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string();
+    println!(
+        "  registered {} — the router hands it to the gate",
+        short(&arn)
+    );
+    let gated = demo_chain::gated(story, &arn).await?;
+    println!(
+        "  request-approval: {}",
+        gated.response["outcome"].as_str().unwrap_or("?")
+    );
+    for failure in gated.response["failures"].as_array().into_iter().flatten() {
+        println!("    ✗ {}", failure.as_str().unwrap_or("?"));
+    }
+    demo_chain::rejected(run, &arn, &group.stewards).await?;
+    Ok(())
 }
 
 fn marker_group(run: &LocalRun) -> Result<(Group, String, String, String), String> {
@@ -263,17 +382,6 @@ fn marker_group(run: &LocalRun) -> Result<(Group, String, String, String), Strin
         }
     }
     Err("the policy has no group that watches data with a marker".into())
-}
-
-fn find_started(
-    router: &steward_twin::router::RouterHandle,
-) -> Option<start_build::handler::Started> {
-    router.delivered().into_iter().find_map(|d| {
-        match serde_json::from_value::<Outcome>(d.response) {
-            Ok(Outcome::Started(s)) => Some(s),
-            _ => None,
-        }
-    })
 }
 
 async fn wait_for_execution(
@@ -358,6 +466,8 @@ fn describe(outcome: &Outcome) -> String {
             short(&s.pipeline_execution_arn)
         ),
         Outcome::Ignored { reason } => format!("ignored: {reason}"),
+        Outcome::Debounced { group, .. } => format!("recorded in {group}'s quiet period"),
+        Outcome::StatusRecorded { status, .. } => format!("pipeline run {status}, recorded"),
         Outcome::Suppressed { reason, .. } => format!("suppressed: {reason}"),
         Outcome::Several { outcomes } => {
             outcomes.iter().map(describe).collect::<Vec<_>>().join("; ")

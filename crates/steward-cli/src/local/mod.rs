@@ -5,6 +5,12 @@
 
 mod admin;
 mod demo;
+mod demo_approval;
+mod demo_audit;
+mod demo_chain;
+mod demo_functions;
+mod demo_story;
+mod demo_triggers;
 mod up;
 
 pub use admin::{alarm, events, mail, status};

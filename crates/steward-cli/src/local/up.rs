@@ -40,11 +40,9 @@ pub async fn up(policy: &Path, invoke_port: u16, time_scale: f64) -> Result<(), 
     let dir = state_dir();
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     create_webhook_secret(&run).await?;
-    let mut env = run.function_env();
-    env.push((
-        "STEWARD_WEBHOOK_SECRET_ID".to_string(),
-        WEBHOOK_SECRET_ID.to_string(),
-    ));
+    super::demo_approval::create_approval_key(&run).await?;
+    let approval_url = approval_link_url(&functions);
+    let env = local_env(&run, &approval_url);
     let env: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     write(&dir.join("env"), &env)?;
     let log = dir.join("functions.log");
@@ -83,6 +81,8 @@ pub async fn up(policy: &Path, invoke_port: u16, time_scale: f64) -> Result<(), 
     println!("ready. Try:");
     println!("  .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {invoke_port} start-build --data-file events/s3-object-created.json");
     println!("  .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {invoke_port} git-webhook --data-file events/function-url-github-push.json");
+    println!("  .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {invoke_port} request-approval --data-file events/model-package-pending.json");
+    println!("  approval links open at {approval_url}?token=… (approval-link's Function URL)");
     println!("  steward local events | steward local mail | steward local alarm NAME ALARM | steward local down");
     wait_for_stop().await;
     stop(&mut watch);
@@ -95,6 +95,41 @@ pub async fn up(policy: &Path, invoke_port: u16, time_scale: f64) -> Result<(), 
     }
     println!("stopped");
     Ok(())
+}
+
+/// Where `cargo lambda watch` serves a function's URL (as AWS serves a
+/// Function URL): the links request-approval mails point there.
+fn approval_link_url(functions: &str) -> String {
+    format!("{functions}/lambda-url/approval-link/")
+}
+
+/// One environment for every function: what each one's config.rs reads, as
+/// template.yaml gives it on AWS.
+pub(super) fn local_env(run: &LocalRun, approval_url: &str) -> Vec<(String, String)> {
+    let twin = run.endpoint();
+    let mut env = run.function_env();
+    env.extend(
+        [
+            ("STEWARD_WEBHOOK_SECRET_ID", WEBHOOK_SECRET_ID.to_string()),
+            ("STEWARD_APPROVAL_URL", approval_url.to_string()),
+            (
+                "STEWARD_APPROVAL_KEY_SECRET_ID",
+                super::demo_approval::APPROVAL_KEY_SECRET_ID.to_string(),
+            ),
+            // publish-policy reads the policy from the twin's git hosts.
+            (
+                "STEWARD_POLICY_REPOSITORY",
+                steward_twin::LOCAL_POLICY_REPOSITORY.to_string(),
+            ),
+            ("STEWARD_POLICY_BRANCH", "main".to_string()),
+            ("STEWARD_POLICY_PATH", "steward.toml".to_string()),
+            ("STEWARD_GITHUB_API_URL", format!("{twin}/github")),
+            ("STEWARD_GITLAB_API_URL", format!("{twin}/gitlab/api/v4")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v)),
+    );
+    env
 }
 
 /// The git-webhook's secret, as template.yaml's `GitWebhookSecret` holds it on

@@ -31,10 +31,11 @@ pub async fn handle(ctx: &Arc<Ctx>, req: &AwsRequest) -> Reply {
         },
         (&Method::POST, "reset") => reset(ctx).await,
         (&Method::POST, "alarm") => set_alarm(ctx, req).await,
+        (&Method::POST, "git/files") => super::git::register(ctx, req),
         _ => Reply::aws_error(
             StatusCode::NOT_FOUND,
             "UnknownTwinRoute",
-            "twin routes: GET health, events, mail, faults; POST faults, reset, alarm",
+            "twin routes: GET health, events, mail, faults; POST faults, reset, alarm, git/files",
         ),
     }
 }

@@ -9,7 +9,10 @@
 //! `default` key of a `MessageStructure=json` message), `email-json` gets the
 //! JSON notification document
 //! (<https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html>).
-//! moto confirms email subscriptions at once, so every one receives mail.
+//! moto confirms email subscriptions at once, so every one receives mail —
+//! unless the subscription's filter policy (message-attributes scope, the
+//! EventBridge-like syntax SNS shares) does not match the message's string
+//! attributes: Steward addresses each mail to one person that way.
 
 use std::sync::Mutex;
 
@@ -17,6 +20,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::{AwsRequest, Ctx, Reply};
+use crate::router::Pattern;
 
 /// The subject AWS gives an email notification published without one.
 const DEFAULT_SUBJECT: &str = "AWS Notification Message";
@@ -58,9 +62,13 @@ pub async fn route(ctx: &Ctx, req: &AwsRequest) -> Option<Reply> {
         message: req.form("Message").unwrap_or_default(),
         structure_json: req.form("MessageStructure").as_deref() == Some("json"),
     };
+    let attributes = message_attributes(req);
     let outbox = ctx.state::<Outbox>();
     let mut messages = outbox.messages.lock().unwrap_or_else(|p| p.into_inner());
-    for (protocol, to) in subscribers {
+    for (protocol, to, filter) in subscribers {
+        if filter.is_some_and(|f| !f.matches(&attributes)) {
+            continue;
+        }
         messages.push(published.mail(&protocol, &to));
     }
     Some(reply)
@@ -75,8 +83,51 @@ pub fn messages(ctx: &Ctx) -> Vec<Value> {
         .clone()
 }
 
-/// `(protocol, address)` of each email / email-json subscription of the topic.
-async fn email_subscribers(ctx: &Ctx, topic_arn: &str) -> Result<Vec<(String, String)>, String> {
+/// The String-typed message attributes of a Publish, as `{name: value}`
+/// (`MessageAttributes.entry.N.Name` / `.Value.StringValue` in the form).
+fn message_attributes(req: &AwsRequest) -> Value {
+    let mut found = serde_json::Map::new();
+    for n in 1.. {
+        let Some(name) = req.form(&format!("MessageAttributes.entry.{n}.Name")) else {
+            break;
+        };
+        if let Some(value) = req.form(&format!("MessageAttributes.entry.{n}.Value.StringValue")) {
+            found.insert(name, Value::String(value));
+        }
+    }
+    Value::Object(found)
+}
+
+/// A subscription's filter policy on message attributes, if it has one.
+async fn filter_of(sns: &aws_sdk_sns::Client, subscription_arn: &str) -> Option<Pattern> {
+    let out = sns
+        .get_subscription_attributes()
+        .subscription_arn(subscription_arn)
+        .send()
+        .await
+        .ok()?;
+    let attributes = out.attributes()?;
+    if attributes
+        .get("FilterPolicyScope")
+        .is_some_and(|scope| scope == "MessageBody")
+    {
+        // Steward never filters on bodies; deliver as if unfiltered.
+        return None;
+    }
+    let policy = attributes.get("FilterPolicy").filter(|p| !p.is_empty())?;
+    match Pattern::parse_str(policy) {
+        Ok(pattern) => Some(pattern),
+        Err(e) => {
+            tracing::warn!("mail: filter policy of {subscription_arn} unreadable: {e}");
+            None
+        }
+    }
+}
+
+type Subscriber = (String, String, Option<Pattern>);
+
+/// `(protocol, address, filter)` of each email / email-json subscription of the topic.
+async fn email_subscribers(ctx: &Ctx, topic_arn: &str) -> Result<Vec<Subscriber>, String> {
     let sns = aws_sdk_sns::Client::new(&ctx.moto);
     let mut found = Vec::new();
     let mut next: Option<String> = None;
@@ -91,9 +142,14 @@ async fn email_subscribers(ctx: &Ctx, topic_arn: &str) -> Result<Vec<(String, St
         for sub in page.subscriptions() {
             let protocol = sub.protocol().unwrap_or_default();
             if protocol == "email" || protocol == "email-json" {
+                let filter = match sub.subscription_arn() {
+                    Some(arn) if arn.starts_with("arn:") => filter_of(&sns, arn).await,
+                    _ => None,
+                };
                 found.push((
                     protocol.to_string(),
                     sub.endpoint().unwrap_or_default().into(),
+                    filter,
                 ));
             }
         }

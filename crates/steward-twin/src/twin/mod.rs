@@ -19,6 +19,7 @@ mod server;
 pub mod alarms;
 pub mod codedeploy;
 pub mod endpoints;
+pub mod git;
 pub mod mail;
 pub mod pipelines;
 pub mod registry;
@@ -32,6 +33,9 @@ pub use server::{Twin, TwinConfig, TwinError};
 
 /// Offer the request to each gap-closing module in turn; `None` means "moto".
 async fn route(ctx: &Ctx, req: &AwsRequest) -> Option<Reply> {
+    if let Some(reply) = git::route(ctx, req).await {
+        return Some(reply);
+    }
     if let Some(reply) = registry::route(ctx, req).await {
         return Some(reply);
     }

@@ -5,6 +5,9 @@
 //! requests in `triggers`; when a schedule is due in `cron`.
 
 pub mod cron;
+pub mod outcome;
+pub mod quiet;
+pub mod quiet_store;
 mod triggers;
 
 pub use triggers::{
@@ -12,11 +15,14 @@ pub use triggers::{
     BuildRequested, DriftDetected, GitPush, Plans, BUILD_REQUESTED, DRIFT_DETECTED, GIT_PUSH,
 };
 
+use chrono::{DateTime, Utc};
+
 use crate::events::s3::ObjectCreated;
 use crate::events::steward::{DataVersion, Trigger};
 use crate::events::EventError;
 use crate::naming::{pipeline_execution_display_name, IdempotencyKey};
 use crate::policy::{Debounce, Group, Policy};
+use quiet::{QuietArrival, QuietObject};
 
 /// One pipeline execution to start, fully decided.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,8 +53,6 @@ pub enum Ignored {
         key: String,
         marker: String,
     },
-    /// The group debounces by a quiet window, which the schedule tick handles.
-    QuietWindow { group: String, key: String },
     /// A reference change that brings no new commits to a branch (a tag, a
     /// deletion, an unreferenced merge commit).
     NotABranchPush { repository: String, what: String },
@@ -66,6 +70,8 @@ pub enum Ignored {
     UnknownGroup { group: String },
     /// The tick found no group whose schedule is due.
     NothingDue,
+    /// A pipeline status change of a pipeline no group of the policy runs.
+    NotManagedPipeline { pipeline_arn: String },
 }
 
 impl std::fmt::Display for Ignored {
@@ -78,12 +84,11 @@ impl std::fmt::Display for Ignored {
                 f,
                 "{key} is data for group {group}, which builds when its marker `{marker}` lands"
             ),
-            Ignored::QuietWindow { group, key } => write!(
-                f,
-                "{key} is data for group {group}, which builds after a quiet window, not on a marker"
-            ),
             Ignored::NotABranchPush { repository, what } => {
-                write!(f, "{what} in {repository} brings no new commits to a branch")
+                write!(
+                    f,
+                    "{what} in {repository} brings no new commits to a branch"
+                )
             }
             Ignored::NoGroupForPush { repository, branch } => {
                 write!(f, "no group builds from branch {branch} of {repository}")
@@ -103,6 +108,9 @@ impl std::fmt::Display for Ignored {
                 write!(f, "the policy has no group named {group}")
             }
             Ignored::NothingDue => write!(f, "no group's retrain schedule is due"),
+            Ignored::NotManagedPipeline { pipeline_arn } => {
+                write!(f, "no group of the policy runs the pipeline {pipeline_arn}")
+            }
         }
     }
 }
@@ -110,12 +118,21 @@ impl std::fmt::Display for Ignored {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     Build(Box<BuildPlan>),
+    /// Data for a quiet-window group: record it in the group's quiet period;
+    /// the schedule tick builds once the prefix has been quiet for the window.
+    Quiet(QuietArrival),
     Ignore(Ignored),
 }
 
-/// New data in S3: a marker object closes a data set and starts one build of the
-/// group watching its prefix, with the marker's prefix as the input.
-pub fn on_object_created(policy: &Policy, object: &ObjectCreated) -> Result<Decision, EventError> {
+/// New data in S3 (`at`: the event's time): a marker object closes a data set
+/// and starts one build of the group watching its prefix, with the marker's
+/// prefix as the input; any object of a quiet-window group extends its quiet
+/// period.
+pub fn on_object_created(
+    policy: &Policy,
+    object: &ObjectCreated,
+    at: DateTime<Utc>,
+) -> Result<Decision, EventError> {
     let bucket = object.bucket.name.as_str();
     let key = object.object.key.as_str();
     let Some(group) = policy.watching(bucket, key) else {
@@ -134,9 +151,16 @@ pub fn on_object_created(policy: &Policy, object: &ObjectCreated) -> Result<Deci
     let marker = match &watch.debounce {
         Debounce::Marker { marker } => marker,
         Debounce::QuietWindow { .. } => {
-            return Ok(Decision::Ignore(Ignored::QuietWindow {
+            return Ok(Decision::Quiet(QuietArrival {
                 group: group.name.clone(),
-                key: key.into(),
+                bucket: bucket.into(),
+                object: QuietObject {
+                    at,
+                    key: key.into(),
+                    identity: identity(object)?,
+                    version_id: object.object.version_id.clone(),
+                    etag: object.object.etag.clone(),
+                },
             }))
         }
     };
@@ -151,17 +175,9 @@ pub fn on_object_created(policy: &Policy, object: &ObjectCreated) -> Result<Deci
             marker: marker.clone(),
         }));
     }
-    // A versioned bucket names each write of the marker; otherwise the sequencer
-    // does (an empty marker's etag is the same every day, so it cannot).
     let version_id = object.object.version_id.clone();
     let etag = object.object.etag.clone();
-    let identity = version_id
-        .clone()
-        .or_else(|| object.object.sequencer.clone())
-        .or_else(|| etag.clone())
-        .ok_or(EventError::MissingField {
-            field: "detail.object.version-id (or sequencer, or etag)",
-        })?;
+    let identity = identity(object)?;
     let version = version_id
         .clone()
         .or_else(|| etag.clone())
@@ -185,6 +201,20 @@ pub fn on_object_created(policy: &Policy, object: &ObjectCreated) -> Result<Deci
         None,
         format!("Steward: new data {uri} (version {version})"),
     ))))
+}
+
+/// What names this write of an object: a versioned bucket's version id, else
+/// the sequencer (an empty marker's etag is the same every day, so it cannot).
+fn identity(object: &ObjectCreated) -> Result<String, EventError> {
+    object
+        .object
+        .version_id
+        .clone()
+        .or_else(|| object.object.sequencer.clone())
+        .or_else(|| object.object.etag.clone())
+        .ok_or(EventError::MissingField {
+            field: "detail.object.version-id (or sequencer, or etag)",
+        })
 }
 
 pub(crate) fn plan(
@@ -241,10 +271,15 @@ mod tests {
         Policy::parse(POLICY).unwrap()
     }
 
+    fn now() -> DateTime<Utc> {
+        "2026-11-23T10:00:00Z".parse().unwrap()
+    }
+
     fn build(decision: Decision) -> BuildPlan {
         match decision {
             Decision::Build(plan) => *plan,
             Decision::Ignore(why) => panic!("expected a build, got: {why}"),
+            Decision::Quiet(arrival) => panic!("expected a build, got: {arrival:?}"),
         }
     }
 
@@ -257,6 +292,7 @@ mod tests {
                     "acme-ml-data",
                     "payroll-fraud/transactions/2026-11-23/_SUCCESS",
                 ),
+                now(),
             )
             .unwrap(),
         );
@@ -293,6 +329,7 @@ mod tests {
                 "acme-ml-data",
                 "payroll-fraud/transactions/2026-11-23/part-0.csv",
             ),
+            now(),
         )
         .unwrap();
         assert!(matches!(
@@ -312,7 +349,7 @@ mod tests {
             ("acme-ml-data", "scratch/_SUCCESS"),
             ("acme-ml-data", "_SUCCESS"),
         ] {
-            let decision = on_object_created(&policy(), &object(bucket, key)).unwrap();
+            let decision = on_object_created(&policy(), &object(bucket, key), now()).unwrap();
             assert!(
                 matches!(decision, Decision::Ignore(Ignored::NotWatched { .. })),
                 "{bucket}/{key}: {decision:?}"
@@ -321,23 +358,28 @@ mod tests {
     }
 
     #[test]
-    fn quiet_window_groups_do_not_build_on_single_objects() {
+    fn quiet_window_objects_extend_the_groups_quiet_period_and_build_nothing_yet() {
         let decision = on_object_created(
             &policy(),
             &object("acme-ml-data", "attrition/snapshots/2026-11/_SUCCESS"),
+            now(),
         )
         .unwrap();
-        assert!(matches!(
-            decision,
-            Decision::Ignore(Ignored::QuietWindow { ref group, .. }) if group == "attrition"
-        ));
+        let Decision::Quiet(arrival) = decision else {
+            panic!("expected a quiet-period arrival, got {decision:?}");
+        };
+        assert_eq!(arrival.group, "attrition");
+        assert_eq!(arrival.bucket, "acme-ml-data");
+        assert_eq!(arrival.object.at, now());
+        assert_eq!(arrival.object.key, "attrition/snapshots/2026-11/_SUCCESS");
+        assert_eq!(arrival.object.identity, "v-123");
     }
 
     #[test]
     fn unversioned_buckets_use_the_sequencer_for_identity_and_the_etag_as_version() {
         let mut event = object("acme-ml-data", "payroll-fraud/transactions/d1/_SUCCESS");
         event.object.version_id = None;
-        let plan = build(on_object_created(&policy(), &event).unwrap());
+        let plan = build(on_object_created(&policy(), &event, now()).unwrap());
         assert!(plan.key.as_str().ends_with("@00617F0829"), "{}", plan.key);
         assert_eq!(
             plan.data.unwrap().version,
@@ -360,7 +402,7 @@ mod tests {
             },
             ..object("b", "k")
         };
-        let err = on_object_created(&policy(), &event).unwrap_err();
+        let err = on_object_created(&policy(), &event, now()).unwrap_err();
         assert_eq!(err.error_type(), "missing_field");
         assert!(err.to_string().contains("version-id"), "{err}");
     }

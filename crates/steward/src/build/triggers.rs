@@ -325,6 +325,28 @@ mod tests {
     }
 
     #[test]
+    fn the_webhook_samples_rebuild_the_example_policys_group() {
+        use crate::webhook::GitPush as Emitted;
+        let samples = [
+            include_str!("../../../../events/github-push.json"),
+            include_str!("../../../../events/gitlab-push.json"),
+        ];
+        for (sample, parse) in samples.iter().zip([
+            crate::webhook::github::parse_push as fn(&[u8]) -> _,
+            crate::webhook::gitlab::parse_push,
+        ]) {
+            let push = parse(sample.as_bytes()).unwrap();
+            let emitted = Emitted::from_push(&push, "d-1").unwrap();
+            // The event as start-build decodes it from the bus.
+            let detail: GitPush =
+                serde_json::from_value(serde_json::to_value(&emitted).unwrap()).unwrap();
+            let plans = builds(on_git_push(&policy(), &detail).unwrap());
+            assert_eq!(plans.len(), 1, "{plans:?}");
+            assert_eq!(plans[0].group, "payroll-fraud");
+        }
+    }
+
+    #[test]
     fn a_readme_only_push_rebuilds_nothing() {
         assert!(matches!(
             on_git_push(&policy(), &push(&["README.md"])).unwrap(),

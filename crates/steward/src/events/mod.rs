@@ -79,6 +79,7 @@ macro_rules! open_enum {
 
 pub mod cloudwatch;
 pub mod codecommit;
+pub mod codedeploy;
 mod de;
 pub mod s3;
 pub mod sagemaker;

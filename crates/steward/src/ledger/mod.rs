@@ -10,14 +10,21 @@
 //! - `EXEC#<pipeline execution arn>` / `<time>#<kind>#<id>`: a build's lineage.
 //! - `MODEL#<model package arn>` / `<time>#<kind>#<id>`: a model's lineage.
 //! - `GROUP#<group>` / `<time>#<kind>#<id>`: group-wide records.
+//! - `ENV#<group>#<env>` / `STATE` and `<time>#<kind>#<id>`: an environment's
+//!   deployment state and history ([`environment`]).
 
 mod claim;
 mod dynamo;
+pub mod environment;
 mod memory;
 mod record;
 
 pub use claim::{Claim, ClaimToken};
 pub use dynamo::DynamoLedger;
+pub use environment::{
+    update_state, DynamoEnvironments, EnvironmentLedger, EnvironmentRecord, MemoryEnvironments,
+    Saved,
+};
 pub use memory::MemoryLedger;
 pub use record::{LineageRecord, Subject};
 

@@ -10,9 +10,10 @@
 //! annotated reference.
 //!
 //! Files: `model` (group, pipeline, data watch, retrain guard), `gate`,
-//! `environment`, `duration`, `schedule`, `names` (AWS name shapes), `raw` (the
+//! `environment`, `monitor` (drift monitoring), `duration`, `schedule`, `names`
+//! (AWS name shapes), `raw` (the
 //! TOML as written), `document` (TOML to raw groups, errors to paths),
-//! `validate` and `validate_environment` (the rules), `error`.
+//! `validate`, `validate_environment` and `validate_monitor` (the rules), `error`.
 
 mod document;
 mod duration;
@@ -21,11 +22,13 @@ mod error;
 mod gate;
 mod git;
 mod model;
+mod monitor;
 mod names;
 mod raw;
 mod schedule;
 mod validate;
 mod validate_environment;
+mod validate_monitor;
 
 #[cfg(test)]
 mod tests;
@@ -44,6 +47,10 @@ pub use model::{
     DataWatch, Debounce, Group, Pipeline, PipelineParameters, RetrainGuard,
     DEFAULT_APPROVAL_LIFETIME, DEFAULT_COOLDOWN, DEFAULT_MARKER, DEFAULT_MAX_PER_DAY,
     MAX_APPROVAL_LIFETIME, MIN_APPROVAL_LIFETIME,
+};
+pub use monitor::{
+    DriftThresholds, Monitor, Monitored, DEFAULT_MIN_ROWS, DEFAULT_MONITOR_WINDOW, DEFAULT_VARIANT,
+    MAX_MONITOR_WINDOW,
 };
 
 /// A validated policy: one [`Group`] per model package group, by name.

@@ -50,6 +50,8 @@ pub struct Group {
     /// In promotion order: a model reaches environment `n + 1` only after
     /// environment `n` succeeded and baked.
     pub environments: Vec<Environment>,
+    /// Drift monitoring of this group's endpoints; `None` when not monitored.
+    pub monitor: Option<super::monitor::Monitor>,
 }
 
 impl Group {

@@ -41,6 +41,7 @@ pub(super) struct RawGroup {
     #[serde(default)]
     pub approvers: Vec<String>,
     pub approval_lifetime: Option<RawDuration>,
+    pub monitor: Option<RawMonitor>,
     /// Read one environment at a time by the loader (into
     /// [`LoadedGroup::environments`]); declared here so that unknown-key messages
     /// list it among the expected keys.
@@ -58,6 +59,7 @@ impl RawGroup {
         self.git = part.git.or(self.git.take());
         self.gate = part.gate.or(self.gate.take());
         self.approval_lifetime = part.approval_lifetime.or(self.approval_lifetime.take());
+        self.monitor = part.monitor.or(self.monitor.take());
         self.stewards.extend(part.stewards);
         self.approvers.extend(part.approvers);
     }
@@ -189,6 +191,29 @@ pub(super) struct RawSmokeTest {
 pub(super) struct RawDataCapture {
     pub percent: Option<i64>,
     pub destination: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMonitor {
+    pub environments: Option<Vec<String>>,
+    pub baseline: Option<String>,
+    pub constraints: Option<String>,
+    pub variant: Option<String>,
+    pub window: Option<RawDuration>,
+    pub min_rows: Option<i64>,
+    pub thresholds: Option<RawDriftThresholds>,
+    #[serde(default)]
+    pub features: BTreeMap<String, RawDriftThresholds>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDriftThresholds {
+    pub psi: Option<f64>,
+    pub ks: Option<f64>,
+    pub js: Option<f64>,
+    pub chi_squared_p: Option<f64>,
 }
 
 /// A duration as written (`"15m"`), parsed during validation so that a bad one is

@@ -1130,3 +1130,127 @@ fn git_watches_are_validated_with_field_paths() {
     assert_eq!(git.branches, vec!["main".to_string()]);
     assert!(git.paths.is_empty());
 }
+
+#[test]
+fn the_example_monitors_prod_against_its_baseline() {
+    let policy = example();
+    let group = policy.group("payroll-fraud").unwrap();
+    let monitor = group.monitor.as_ref().expect("payroll-fraud is monitored");
+    assert_eq!(monitor.environments, ["prod"]);
+    assert_eq!(
+        monitor.baseline,
+        "s3://acme-ml-artifacts/payroll-fraud/baseline.json"
+    );
+    assert_eq!(monitor.variant, DEFAULT_VARIANT);
+    assert_eq!(monitor.window, secs(3600));
+    assert_eq!(monitor.min_rows, DEFAULT_MIN_ROWS);
+    assert_eq!(monitor.thresholds, DriftThresholds::default());
+    // A feature's limits go over the group's: psi replaced, ks kept.
+    let amount = monitor.features["amount"];
+    assert_eq!(amount.psi, Some(0.25));
+    assert_eq!(amount.ks, Some(0.1));
+    let monitored = policy.monitored();
+    assert_eq!(monitored.len(), 1);
+    assert_eq!(monitored[0].endpoint, "payroll-fraud-prod");
+    assert_eq!(
+        monitored[0].capture.destination,
+        "s3://acme-ml-capture/payroll-fraud/prod/"
+    );
+    assert!(policy.group("attrition").unwrap().monitor.is_none());
+}
+
+const CAPTURE: &str = r#"data_capture = { percent = 10, destination = "s3://acme/capture/" }"#;
+
+fn monitored(monitor: &str) -> String {
+    fraud(&[
+        (
+            "environments",
+            &envs(&[
+                &format!(r#"name = "staging", {SM2}"#),
+                &format!(r#"name = "prod", {SM}, {CAPTURE}"#),
+            ]),
+        ),
+        ("monitor", monitor),
+    ])
+}
+
+const SM2: &str = r#"target = { kind = "sagemaker-endpoint", endpoint = "fraud-staging", instance_type = "ml.m5.large" }"#;
+
+#[test]
+fn monitoring_defaults_to_every_capturing_environment() {
+    let policy = Policy::parse(&monitored(r#"{ baseline = "s3://acme/b.json" }"#)).unwrap();
+    let monitor = policy.groups["fraud"].monitor.clone().unwrap();
+    assert_eq!(monitor.environments, ["prod"]);
+    assert_eq!(monitor.window, DEFAULT_MONITOR_WINDOW);
+    assert_eq!(monitor.constraints, None);
+    assert!(monitor.features.is_empty());
+    assert_eq!(policy.monitored()[0].endpoint, "fraud-prod");
+}
+
+#[test]
+fn monitor_rules_report_their_paths() {
+    let m = "groups.fraud.monitor";
+    assert_error(&monitored("{ }"), &format!("{m}.baseline"), "missing");
+    assert_error(
+        &monitored(r#"{ baseline = "s3://acme/" }"#),
+        &format!("{m}.baseline"),
+        "must name an object",
+    );
+    assert_error(
+        &monitored(r#"{ baseline = "s3://acme/b.json", constraints = "acme/c.json" }"#),
+        &format!("{m}.constraints"),
+        "s3://",
+    );
+    assert_error(
+        &monitored(r#"{ baseline = "s3://acme/b.json", environments = ["staging"] }"#),
+        &format!("{m}.environments[0]"),
+        "no data_capture",
+    );
+    assert_error(
+        &monitored(r#"{ baseline = "s3://acme/b.json", environments = ["qa"] }"#),
+        &format!("{m}.environments[0]"),
+        "no environment named \"qa\"",
+    );
+    assert_error(
+        &monitored(r#"{ baseline = "s3://acme/b.json", environments = ["prod", "prod"] }"#),
+        &format!("{m}.environments[1]"),
+        "listed twice",
+    );
+    for window in ["90m", "0s", "2d"] {
+        assert_error(
+            &monitored(&format!(
+                r#"{{ baseline = "s3://acme/b.json", window = "{window}" }}"#
+            )),
+            &format!("{m}.window"),
+            "whole number of hours",
+        );
+    }
+    assert_error(
+        &monitored(r#"{ baseline = "s3://acme/b.json", min_rows = 0 }"#),
+        &format!("{m}.min_rows"),
+        "at least 1",
+    );
+    assert_error(
+        &monitored(r#"{ baseline = "s3://acme/b.json", thresholds = { ks = 1.5 } }"#),
+        &format!("{m}.thresholds.ks"),
+        "at most 1",
+    );
+    assert_error(
+        &monitored(
+            r#"{ baseline = "s3://acme/b.json", features = { amount = { chi_squared_p = 1.0 } } }"#,
+        ),
+        &format!("{m}.features.amount.chi_squared_p"),
+        "p-value",
+    );
+    assert_error(
+        &monitored(r#"{ baseline = "s3://acme/b.json", treshold = 1 }"#),
+        &format!("{m}.treshold"),
+        "unknown field",
+    );
+    // Nothing captures: nothing to monitor.
+    assert_error(
+        &fraud(&[("monitor", r#"{ baseline = "s3://acme/b.json" }"#)]),
+        m,
+        "no environment captures data",
+    );
+}

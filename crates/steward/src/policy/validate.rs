@@ -101,6 +101,10 @@ pub(super) fn group(name: &str, loaded: LoadedGroup, errors: &mut Errors) -> Gro
         }
     }
 
+    let monitor = raw.monitor.map(|raw| {
+        super::validate_monitor::monitor(&field(&path, "monitor"), raw, &environments, errors)
+    });
+
     Group {
         name: name.to_string(),
         pipeline,
@@ -113,6 +117,7 @@ pub(super) fn group(name: &str, loaded: LoadedGroup, errors: &mut Errors) -> Gro
         approvers,
         approval_lifetime,
         environments,
+        monitor,
     }
 }
 

@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn the_sample_push_lists_its_branch_commit_and_changed_paths() {
         let push = parse_push(SAMPLE.as_bytes()).unwrap();
-        assert_eq!(push.repository, "acme/payroll-ml");
+        assert_eq!(push.repository, "acme/ml-models");
         assert_eq!(push.branch(), Some("main"));
         assert_eq!(push.commit, "9f2c1e0b8d4a6c3e5f7a9b1d2c4e6f8a0b1c3d5e");
         assert_eq!(

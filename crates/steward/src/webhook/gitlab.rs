@@ -138,7 +138,7 @@ mod tests {
     fn the_sample_push_lists_its_project_branch_commit_and_paths() {
         let push = parse_push(SAMPLE.as_bytes()).unwrap();
         assert_eq!(push.provider, Provider::Gitlab);
-        assert_eq!(push.repository, "acme/ml/payroll-ml");
+        assert_eq!(push.repository, "acme/ml-models");
         assert_eq!(push.branch(), Some("main"));
         assert_eq!(push.commit, "da1560886d4f094c3e6c9ef40349f7d38b5d27d7");
         assert_eq!(

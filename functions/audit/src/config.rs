@@ -1,0 +1,42 @@
+//! Configuration from the environment, parsed once at cold start.
+
+pub use steward::config::ConfigError;
+use steward::config::Env;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `STEWARD_LEDGER_TABLE`: the ledger's DynamoDB table.
+    pub ledger_table: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Env::process())
+    }
+
+    /// Parse from any lookup, so tests need not mutate the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&Env::new(lookup))
+    }
+
+    fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            ledger_table: env.required("STEWARD_LEDGER_TABLE")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_required() {
+        let config = Config::from_lookup(|n| (n == "STEWARD_LEDGER_TABLE").then(|| "l".into()));
+        assert_eq!(config.unwrap().ledger_table, "l");
+        assert_eq!(
+            Config::from_lookup(|_| None).unwrap_err().to_string(),
+            "environment variable STEWARD_LEDGER_TABLE is not set"
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! Configuration from the environment, parsed once at cold start.
+
+use std::time::Duration;
+
+pub use steward::config::ConfigError;
+use steward::config::Env;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `STEWARD_LEDGER_TABLE`: the ledger's DynamoDB table.
+    pub ledger_table: String,
+    /// `STEWARD_EVENT_BUS`: the bus Steward's own events go to.
+    pub event_bus: String,
+    /// `STEWARD_POLICY_PARAMETER`: the SSM parameter holding the published policy.
+    pub policy_parameter: String,
+    /// `STEWARD_SAGEMAKER_ROLE_ARN`: the execution role of the models Steward
+    /// creates (passed to SageMaker: the function needs `iam:PassRole` on it).
+    pub execution_role_arn: String,
+    /// `STEWARD_CLAIM_LEASE_SECONDS` (default 120).
+    pub claim_lease: Duration,
+    /// Lambda-served (CodeDeploy) environments.
+    pub lambda: LambdaTargets,
+}
+
+/// Settings of Lambda-served environments; both optional (a stack without
+/// such environments needs neither).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LambdaTargets {
+    /// `STEWARD_CODEDEPLOY_ROLE_ARN`: the service role of the deployment
+    /// groups Steward creates (passed to CodeDeploy).
+    pub codedeploy_role_arn: Option<String>,
+    /// `STEWARD_SMOKE_HOOK_FUNCTION`: the BeforeAllowTraffic hook that runs an
+    /// environment's smoke test against the new version.
+    pub smoke_hook_function: Option<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Env::process())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&Env::new(lookup))
+    }
+
+    fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            ledger_table: env.required("STEWARD_LEDGER_TABLE")?,
+            event_bus: env.required("STEWARD_EVENT_BUS")?,
+            policy_parameter: env.required("STEWARD_POLICY_PARAMETER")?,
+            execution_role_arn: env.required("STEWARD_SAGEMAKER_ROLE_ARN")?,
+            claim_lease: env.seconds("STEWARD_CLAIM_LEASE_SECONDS", Duration::from_secs(120))?,
+            lambda: LambdaTargets {
+                codedeploy_role_arn: env.required("STEWARD_CODEDEPLOY_ROLE_ARN").ok(),
+                smoke_hook_function: env.required("STEWARD_SMOKE_HOOK_FUNCTION").ok(),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_execution_role_is_required() {
+        let all =
+            |name: &str| (name != "STEWARD_SAGEMAKER_ROLE_ARN").then(|| format!("{name}-value"));
+        let err = Config::from_lookup(all).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("STEWARD_SAGEMAKER_ROLE_ARN"));
+        let err = Config::from_lookup(|name: &str| Some(format!("{name}-value"))).unwrap_err();
+        // A lease must be a number.
+        assert!(err.to_string().contains("STEWARD_CLAIM_LEASE_SECONDS"));
+    }
+}

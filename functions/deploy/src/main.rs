@@ -1,0 +1,17 @@
+use deploy::{handler, Config, Context};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    steward::logging::init_json_logs();
+    let config = Config::from_env()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // Clients and the policy are made once per cold start, not per event.
+    let ctx = Context::connect(&aws, &config).await?;
+    let ctx = &ctx;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler::run(ctx, event.payload).await
+    }))
+    .await
+}
