@@ -3,14 +3,17 @@
 
 Run by the local twin as a pipeline's step (see README.md). It reads the CSV
 data under STEWARD_PARAM_InputDataUrl, trains on a stratified train split,
-evaluates on the holdout, writes model.json and a SageMaker model-quality
-report to S3, and registers a model package pending manual approval.
+evaluates on the holdout, writes model.json, a SageMaker model-quality report
+and the drift baseline of its features (Steward's `steward-baseline/1`, what
+`steward baseline` makes) to S3, and registers a model package pending manual
+approval.
 
 Python 3 standard library and boto3 only. Every AWS call goes to
 AWS_ENDPOINT_URL (the twin) when it is set.
 """
 
 import argparse
+import bisect
 import csv
 import io
 import json
@@ -38,6 +41,8 @@ EPOCHS = 400
 LEARNING_RATE = 0.3
 L2 = 0.01
 BOOTSTRAP_ROUNDS = 200
+# Quantile bins per numerical feature in the drift baseline (`steward baseline`'s default).
+BASELINE_BINS = 10
 DEFAULT_BUCKET = "steward-local-artifacts"
 # The container a real deployment would run; the twin serves model.json itself.
 IMAGE = "steward-local/logistic-regression:1"
@@ -204,6 +209,45 @@ def evaluate(model, rows):
     return {"binary_classification_metrics": report}
 
 
+def quantile_edges(values, bins):
+    """Interior k-quantile edges of the values (numpy's linear interpolation),
+    equal ones merged, edges at the minimum dropped: steward-drift's
+    `quantile_edges`, operation for operation, so the floats are identical."""
+    xs = sorted(values)
+    n = len(xs)
+    if n == 0:
+        return []
+    edges = []
+    for i in range(1, bins):
+        position = (i / bins) * (n - 1)
+        low = math.floor(position)
+        high = min(low + 1, n - 1)
+        edge = xs[low] + (xs[high] - xs[low]) * (position - low)
+        if not edges or edge > edges[-1]:
+            edges.append(edge)
+    return [e for e in edges if e > xs[0]]
+
+
+def drift_baseline(rows):
+    """What each feature looked like in the data the model learnt from, in the
+    model's input order: the monitor compares captured requests with it."""
+    features = []
+    for j, name in enumerate(FEATURES):
+        values = [x[j] for x, _ in rows]
+        edges = quantile_edges(values, BASELINE_BINS)
+        counts = [0] * (len(edges) + 1)
+        for v in values:
+            counts[bisect.bisect_right(edges, v)] += 1  # values on an edge go up
+        features.append({
+            "name": name, "type": "numerical", "missing": 0,
+            "edges": edges, "counts": counts,
+        })
+    return {
+        "format": "steward-baseline/1", "rows": len(rows), "binning": "quantile",
+        "features": features,
+    }
+
+
 def ensure_bucket(s3, bucket):
     try:
         s3.head_bucket(Bucket=bucket)
@@ -265,7 +309,8 @@ def main():
     )
     sm = boto3.client("sagemaker", region_name=region)
 
-    train_rows, holdout = split(read_rows(s3, data_uri))
+    rows = read_rows(s3, data_uri)
+    train_rows, holdout = split(rows)
     model = train(train_rows)
     report = evaluate(model, holdout)
 
@@ -273,6 +318,7 @@ def main():
     base = f"{prefix}{group}/{run_id}"
     model_uri = put_json(s3, bucket, f"{base}/model/model.json", model)
     report_uri = put_json(s3, bucket, f"{base}/evaluation/evaluation.json", report)
+    baseline_uri = put_json(s3, bucket, f"{base}/model/baseline.json", drift_baseline(rows))
 
     ensure_group(sm, group)
     metadata = {"GeneratedBy": execution_arn}
@@ -296,6 +342,13 @@ def main():
                 "Statistics": {"ContentType": "application/json", "S3Uri": report_uri}
             }
         },
+        # Where SageMaker keeps a model's drift baselines; the drift monitor's
+        # policy points at a copy of it (see README "Drift").
+        DriftCheckBaselines={
+            "ModelDataQuality": {
+                "Statistics": {"ContentType": "application/json", "S3Uri": baseline_uri}
+            }
+        },
         MetadataProperties=metadata,
         CustomerMetadataProperties=customer,
         ModelApprovalStatus="PendingManualApproval",
@@ -305,6 +358,7 @@ def main():
         "model_package_arn": package["ModelPackageArn"],
         "model": model_uri,
         "evaluation": report_uri,
+        "baseline": baseline_uri,
         "train_rows": len(train_rows),
         "holdout_rows": len(holdout),
         "auc": metrics["auc"]["value"],

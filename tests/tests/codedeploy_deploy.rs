@@ -616,3 +616,340 @@ async fn a_hook_event_of_another_shape_is_a_typed_error() {
     .unwrap_err();
     assert_eq!(err.error_type(), "invalid_hook_event");
 }
+
+impl Lambda {
+    /// Steward's rollback deployments (by their description), oldest first.
+    async fn rollback_deployments(&self) -> Vec<(String, String)> {
+        let ids = self
+            .codedeploy
+            .list_deployments()
+            .application_name("steward-payroll-fraud")
+            .deployment_group_name("staging")
+            .send()
+            .await
+            .unwrap()
+            .deployments
+            .unwrap_or_default();
+        let mut found = Vec::new();
+        for id in ids {
+            let info = self
+                .codedeploy
+                .get_deployment()
+                .deployment_id(&id)
+                .send()
+                .await
+                .unwrap()
+                .deployment_info
+                .unwrap();
+            let description = info.description.unwrap_or_default();
+            if description.starts_with("steward-rollback:") {
+                found.push((id, info.deployment_config_name.unwrap_or_default()));
+            }
+        }
+        found
+    }
+
+    /// Deploy a new package through its (passing) hook until deploy recorded
+    /// the success; its ARN.
+    async fn deploy_live(&self, model_data_url: &str) -> String {
+        let (arn, id) = self.deploy_new(model_data_url).await;
+        assert_eq!(
+            self.run_hook(&id, LifecycleEventStatus::Succeeded).await,
+            DeploymentStatus::Succeeded
+        );
+        self.deliver(&id).await;
+        let state = self.stage.state("staging").await;
+        assert!(state.rollout.is_none(), "{state:?}");
+        assert_eq!(state.current.unwrap().model_package_arn, arn);
+        arn
+    }
+}
+
+#[tokio::test]
+async fn an_alarm_after_the_bake_redeploys_the_last_known_good_version_all_at_once_once() {
+    let l = lambda_stage().await;
+    let v1 = l.deploy_live("s3://artifacts/payroll-fraud/v1.json").await;
+    // The tick bakes Lambda-served environments too: v1 (version 2) is known good.
+    let baked = l.stage.tick_after_bake().await;
+    assert!(
+        matches!(&baked, Outcome::Baked { environment, version: 1, .. } if environment == "staging"),
+        "{baked:?}"
+    );
+    let v2 = l.deploy_live("s3://artifacts/payroll-fraud/v2.json").await;
+    assert_eq!(l.alias_version().await, "3");
+
+    l.stage
+        .set_alarm(
+            deploy_support::STAGING_ALARM,
+            aws_sdk_cloudwatch::types::StateValue::Alarm,
+        )
+        .await;
+    let alarm = l.stage.alarm_event(deploy_support::STAGING_ALARM);
+    let outcome = rollback::handle(&l.stage.rollback, alarm.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        rollback::Outcome::RollbackStarted {
+            group: "payroll-fraud".into(),
+            environment: "staging".into(),
+            rejected: v2.clone(),
+            to: v1.clone(),
+            to_endpoint_config: format!("{FUNCTION}:2"),
+        }
+    );
+    // Redelivered: the rollback under way is found, no second deployment.
+    let again = rollback::handle(&l.stage.rollback, alarm).await.unwrap();
+    assert!(
+        matches!(
+            again,
+            rollback::Outcome::Ignored { .. } | rollback::Outcome::AlreadyHandled { .. }
+        ),
+        "{again:?}"
+    );
+    let rollbacks = l.rollback_deployments().await;
+    assert_eq!(rollbacks.len(), 1, "{rollbacks:?}");
+    let (id, config) = &rollbacks[0];
+    assert_eq!(config, "CodeDeployDefault.LambdaAllAtOnce");
+    // The alarm still fires, but the rollback deployment does not watch it.
+    assert_eq!(l.ended(id).await, DeploymentStatus::Succeeded);
+    assert_eq!(l.alias_version().await, "2");
+
+    // deploy records the end from the state-change event, checked by GetAlias.
+    let outcomes = l.deliver(id).await;
+    assert!(
+        outcomes.iter().any(|o| matches!(
+            o,
+            Outcome::Finished { result, endpoint_config, .. }
+                if result == "rolled-back" && endpoint_config == "payroll-fraud-scorer:2"
+        )),
+        "{outcomes:?}"
+    );
+    let state = l.stage.state("staging").await;
+    assert!(state.rollout.is_none());
+    assert_eq!(state.current.as_ref().unwrap().model_package_arn, v1);
+    assert!(state.restored);
+    assert!(state.rolled_back.contains(&v2));
+    let (status, description) = l.stage.package_status(&v2).await;
+    assert_eq!(
+        status,
+        aws_sdk_sagemaker::types::ModelApprovalStatus::Rejected
+    );
+    assert!(
+        description.contains(deploy_support::STAGING_ALARM),
+        "{description}"
+    );
+    let steps = l.stage.steps("staging").await;
+    for once in ["rollback_started", "rollback_completed"] {
+        assert_eq!(
+            steps.iter().filter(|s| *s == once).count(),
+            1,
+            "{once}: {steps:?}"
+        );
+    }
+
+    // The alarm flaps: no second rollback, no second mail.
+    l.stage
+        .set_alarm(
+            deploy_support::STAGING_ALARM,
+            aws_sdk_cloudwatch::types::StateValue::Ok,
+        )
+        .await;
+    l.stage
+        .set_alarm(
+            deploy_support::STAGING_ALARM,
+            aws_sdk_cloudwatch::types::StateValue::Alarm,
+        )
+        .await;
+    let flap = rollback::handle(
+        &l.stage.rollback,
+        l.stage.alarm_event(deploy_support::STAGING_ALARM),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(flap, rollback::Outcome::Ignored { .. }),
+        "{flap:?}"
+    );
+    assert_eq!(l.rollback_deployments().await.len(), 1);
+    let mail = l.stage.mail_to(deploy_support::STEWARD).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert!(mail[0]["subject"]
+        .as_str()
+        .unwrap()
+        .contains("v2 rolled back in staging"));
+    let types = deploy_support::detail_types(&l.stage.steward_events().await);
+    for once in ["Rollback Started", "Rollback Completed"] {
+        assert_eq!(
+            types.iter().filter(|t| *t == once).count(),
+            1,
+            "{once}: {types:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_alarm_codedeploy_does_not_watch_makes_steward_stop_the_deployment_with_rollback() {
+    let l = lambda_stage().await;
+    // The deployment group exists already and watches no alarm: CodeDeploy
+    // will not stop on the environment's alarm by itself.
+    l.codedeploy
+        .create_application()
+        .application_name("steward-payroll-fraud")
+        .compute_platform(aws_sdk_codedeploy::types::ComputePlatform::Lambda)
+        .send()
+        .await
+        .unwrap();
+    l.codedeploy
+        .create_deployment_group()
+        .application_name("steward-payroll-fraud")
+        .deployment_group_name("staging")
+        .service_role_arn(deploy_support::CODEDEPLOY_ROLE)
+        .deployment_config_name("CodeDeployDefault.LambdaAllAtOnce")
+        .auto_rollback_configuration(
+            aws_sdk_codedeploy::types::AutoRollbackConfiguration::builder()
+                .enabled(true)
+                .events(aws_sdk_codedeploy::types::AutoRollbackEvent::DeploymentFailure)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // The new version waits in its BeforeAllowTraffic hook when the alarm fires.
+    let (arn, id) = l.deploy_new("s3://artifacts/payroll-fraud/v1.json").await;
+    l.stage
+        .set_alarm(
+            deploy_support::STAGING_ALARM,
+            aws_sdk_cloudwatch::types::StateValue::Alarm,
+        )
+        .await;
+    let alarm = l.stage.alarm_event(deploy_support::STAGING_ALARM);
+    let err = rollback::handle(&l.stage.rollback, alarm.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "rollback_not_yet_verified", "{err}");
+    assert!(l
+        .stage
+        .steps("staging")
+        .await
+        .contains(&"deployment_stop_requested".to_string()));
+    assert_eq!(l.ended(&id).await, DeploymentStatus::Stopped);
+    let info = l
+        .codedeploy
+        .get_deployment()
+        .deployment_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .deployment_info
+        .unwrap();
+    assert_eq!(
+        info.error_information
+            .and_then(|e| e.code)
+            .map(|c| c.as_str().to_string())
+            .as_deref(),
+        Some("MANUAL_STOP")
+    );
+    assert!(info.rollback_info.is_some());
+    assert_eq!(l.alias_version().await, "1");
+
+    // Lambda's retry verifies what is live and records it, once.
+    let verified = rollback::handle(&l.stage.rollback, alarm.clone())
+        .await
+        .unwrap();
+    let rollback::Outcome::AutoRollbackVerified {
+        rejected,
+        live_config,
+        ..
+    } = &verified
+    else {
+        panic!("{verified:?}");
+    };
+    assert_eq!(rejected, &arn);
+    assert_eq!(live_config.as_deref(), Some("payroll-fraud-scorer:1"));
+    let (status, description) = l.stage.package_status(&arn).await;
+    assert_eq!(
+        status,
+        aws_sdk_sagemaker::types::ModelApprovalStatus::Rejected
+    );
+    assert!(description.contains("stopped by Steward"), "{description}");
+    let again = rollback::handle(&l.stage.rollback, alarm).await.unwrap();
+    assert!(
+        matches!(again, rollback::Outcome::AlreadyHandled { .. }),
+        "{again:?}"
+    );
+    // deploy ends the rollout, failed, once: here on the tick (as when the
+    // state-change event is missed); the event then finds nothing to do.
+    let ticked = l.stage.tick_after_bake().await;
+    assert!(
+        matches!(
+            &ticked,
+            Outcome::Finished { result, reason: Some(r), .. }
+                if result == "failed" && r.contains("MANUAL_STOP")
+        ),
+        "{ticked:?}"
+    );
+    let outcomes = l.deliver(&id).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| !matches!(o, Outcome::Finished { .. })),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        l.stage
+            .state("staging")
+            .await
+            .last_failure
+            .unwrap()
+            .release
+            .model_package_arn,
+        arn
+    );
+    assert_eq!(l.stage.mail_to(deploy_support::STEWARD).await.len(), 1);
+    let steps = l.stage.steps("staging").await;
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|s| *s == "deployment_stop_requested")
+            .count(),
+        1,
+        "{steps:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_operator_rolls_a_lambda_served_environment_back_to_its_last_known_good_version() {
+    let l = lambda_stage().await;
+    let v1 = l.deploy_live("s3://artifacts/payroll-fraud/v1.json").await;
+    l.stage.tick_after_bake().await;
+    let v2 = l.deploy_live("s3://artifacts/payroll-fraud/v2.json").await;
+    let outcome = rollback::handler::by_operator(
+        &l.stage.rollback,
+        "payroll-fraud",
+        "staging",
+        "ops",
+        "scores drift on the new vendor field",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome,
+        rollback::Outcome::RollbackStarted {
+            group: "payroll-fraud".into(),
+            environment: "staging".into(),
+            rejected: v2.clone(),
+            to: v1,
+            to_endpoint_config: format!("{FUNCTION}:2"),
+        }
+    );
+    let rollbacks = l.rollback_deployments().await;
+    assert_eq!(rollbacks.len(), 1, "{rollbacks:?}");
+    assert_eq!(l.ended(&rollbacks[0].0).await, DeploymentStatus::Succeeded);
+    assert_eq!(l.alias_version().await, "2");
+    let (_, description) = l.stage.package_status(&v2).await;
+    assert!(
+        description.contains("rolled back by operator:ops: scores drift"),
+        "{description}"
+    );
+}

@@ -7,6 +7,7 @@
 mod deploy_support;
 
 use aws_sdk_cloudwatch::types::StateValue;
+use aws_sdk_sagemaker::types::ModelApprovalStatus;
 use deploy::{DeployError, Outcome};
 use deploy_support::{detail_types, Stage, STAGING, STAGING_ALARM};
 
@@ -480,6 +481,28 @@ async fn a_model_failing_its_smoke_test_is_rolled_back_and_goes_no_further() {
         types.contains(&"Rollback Completed".to_string()),
         "{types:?}"
     );
+    // v2 is Rejected with the mismatches as the reason; the stewards got one
+    // mail however often the endpoint events came; v1 stays Approved.
+    let (status, description) = s.package_status(&v2).await;
+    assert_eq!(status, ModelApprovalStatus::Rejected);
+    assert!(
+        description.contains("smoke test failed: 2 of 2 cases mismatched"),
+        "{description}"
+    );
+    assert_eq!(s.package_status(&v1).await.0, ModelApprovalStatus::Approved);
+    let mail = s.mail_to(deploy_support::STEWARD).await;
+    let smoke: Vec<_> = mail
+        .iter()
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|t| t.contains("v2 failed its smoke test in staging"))
+        })
+        .collect();
+    assert_eq!(smoke.len(), 1, "{mail:?}");
+    let body = smoke[0]["body"].as_str().unwrap();
+    assert!(body.contains("case 1 at $"), "{body}");
+    assert!(body.contains(&v1_config), "{body}");
 }
 
 #[tokio::test]
@@ -510,6 +533,24 @@ async fn promotion_deploys_the_next_environment_by_policy_or_once_a_person_appro
     assert_eq!(
         s.steps("prod").await[..2],
         ["approved_by_policy", "deployment_started"]
+    );
+    // The stewards learn the policy promoted it, once: a later tick is quiet.
+    s.tick_after_bake().await;
+    let promoted: Vec<_> = s
+        .mail_to(deploy_support::STEWARD)
+        .await
+        .into_iter()
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|t| t.contains("v1 promoted to prod by policy"))
+        })
+        .collect();
+    assert_eq!(promoted.len(), 1, "{promoted:?}");
+    let body = promoted[0]["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("v1 promoted to prod by policy: gate passed, the 10m bake in staging"),
+        "{body}"
     );
 
     // prod needs a person: nothing moves until the approval flow decides.

@@ -11,7 +11,7 @@ use chrono::{SecondsFormat, Utc};
 use publish_policy::{handle, Config, Context, Outcome};
 use serde_json::{json, Value};
 use steward::ledger::{Ledger, Subject};
-use steward::policy_store::publish::PolicySource;
+use steward::policy_store::publish::{self, GitHost, PolicyPush, PolicySource};
 use steward_tests::EXAMPLE_POLICY;
 use steward_twin::twin::TwinClient;
 use steward_twin::{local_sdk_config, Emulator, Stack, StackSpec, Twin, TwinConfig};
@@ -367,4 +367,82 @@ async fn a_codecommit_push_is_fetched_with_get_file_and_compared() {
         "{outcome:?}"
     );
     assert_eq!(env.parameter("").await.1, before.1 + 1);
+}
+
+#[tokio::test]
+async fn a_retry_after_a_crash_mid_publication_finishes_that_publication() {
+    let env = start().await;
+    let ctx = env.function("ml-models").await;
+    let commit = "c0ffee0a";
+    let policy = with_new_steward();
+    env.commit("ml-models", commit, &policy).await;
+    let before = env.parameter("").await.1;
+
+    // The first attempt put the new version, then died before the label, the
+    // mail subscriptions and the ledger record (its claim's lease ran out).
+    let push = PolicyPush {
+        host: GitHost::CodeCommit,
+        repository: "ml-models".into(),
+        branch: "main".into(),
+        commit: commit.into(),
+        changed_paths: None,
+    };
+    aws_sdk_ssm::Client::new(&env.sdk)
+        .put_parameter()
+        .name(&env.stack.spec.policy_parameter)
+        .value(&policy)
+        .description(publish::version_description(&push))
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .tier(aws_sdk_ssm::types::ParameterTier::Advanced)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../events/codecommit-push.json")).unwrap();
+    event["detail"]["repositoryName"] = "ml-models".into();
+    event["detail"]["commitId"] = commit.into();
+    let outcome = handle(&ctx, event).await.unwrap();
+    let Outcome::Published {
+        version,
+        label,
+        subscribed,
+        ..
+    } = &outcome
+    else {
+        panic!("the retry finishes the publication, got {outcome:?}");
+    };
+    assert_eq!(*version, before + 1, "no second version");
+    assert_eq!(env.parameter("").await.1, before + 1);
+    assert_eq!(label, &format!("commit-{commit}"));
+    assert_eq!(env.parameter(&format!(":{label}")).await.0, policy);
+    assert_eq!(subscribed, &vec!["new-steward@acme.com".to_string()]);
+    let history = env
+        .start_build_policy()
+        .await
+        .ledger
+        .records(&Subject::Group("payroll-fraud".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .filter(|r| r.kind == publish_policy::handler::PUBLISHED && r.detail["commit"] == commit)
+            .count(),
+        1,
+        "{history:#?}"
+    );
+
+    // Another push of the same text is unchanged: the version is not its own.
+    env.commit("ml-models", "c0ffee0b", &policy).await;
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../events/codecommit-push.json")).unwrap();
+    event["id"] = "e-other".into();
+    event["detail"]["repositoryName"] = "ml-models".into();
+    event["detail"]["commitId"] = "c0ffee0b".into();
+    assert!(matches!(
+        handle(&ctx, event).await.unwrap(),
+        Outcome::Unchanged { .. }
+    ));
 }

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use aws_sdk_sagemaker::types::{
-    InferenceSpecification, MetadataProperties, MetricsSource, ModelApprovalStatus, ModelMetrics,
-    ModelPackageContainerDefinition, ModelQuality,
+    Bias, InferenceSpecification, MetadataProperties, MetricsSource, ModelApprovalStatus,
+    ModelMetrics, ModelPackageContainerDefinition, ModelQuality,
 };
 use chrono::{DateTime, Utc};
 use request_approval::{handle, Config, Context, Outcome, RequestApprovalError};
@@ -119,6 +119,26 @@ impl Env {
 
     /// Register a package pending approval as the training step does; its ARN.
     async fn register(&self, group: &str, metrics_uri: &str) -> String {
+        self.register_with_bias(group, metrics_uri, None).await
+    }
+
+    /// The same, naming a Clarify bias report (`ModelMetrics.Bias.PostTrainingReport`).
+    async fn register_with_bias(
+        &self,
+        group: &str,
+        metrics_uri: &str,
+        bias_uri: Option<&str>,
+    ) -> String {
+        let bias = bias_uri.map(|uri| {
+            Bias::builder()
+                .post_training_report(
+                    MetricsSource::builder()
+                        .content_type("application/json")
+                        .s3_uri(uri)
+                        .build(),
+                )
+                .build()
+        });
         let sagemaker = self.sagemaker();
         let _ = sagemaker
             .create_model_package_group()
@@ -152,6 +172,7 @@ impl Env {
                             )
                             .build(),
                     )
+                    .set_bias(bias)
                     .build(),
             )
             .metadata_properties(
@@ -417,6 +438,73 @@ async fn a_failing_model_is_rejected_with_its_reasons_and_the_stewards_are_told(
     assert_eq!(gate[0]["detail"]["outcome"], "failed");
     assert_eq!(gate[0]["detail"]["failures"].as_array().unwrap().len(), 2);
     assert!(of_type(&events, "Approval Requested").is_empty());
+}
+
+/// Clarify's analysis.json with one post-training metric for `region = north`.
+fn clarify(dppl: f64) -> Value {
+    json!({
+        "version": "1.0",
+        "post_training_bias_metrics": {
+            "label": "fraud",
+            "facets": {"region": [{"value_or_threshold": "north", "metrics": [
+                {"name": "DPPL", "description": "Difference in Positive Proportions in Predicted Labels (DPPL)", "value": dppl},
+                {"name": "DI", "description": "Disparate Impact (DI)", "value": 1.02}
+            ]}]},
+            "label_value_or_threshold": "1"
+        }
+    })
+}
+
+#[tokio::test]
+async fn bias_metrics_from_the_clarify_report_are_gated_when_the_policy_asks() {
+    let policy = policy_asking_for_staging().replacen(
+        "[groups.payroll-fraud.gate.thresholds]\n",
+        "[groups.payroll-fraud.gate.thresholds]\n\"bias.post_training.region.north.DPPL\" = { min = -0.1, max = 0.1 }\n",
+        1,
+    );
+    assert!(policy.contains("bias.post_training"));
+    let env = start(&policy).await;
+    let metrics = env.put_report("run1", &binary(0.95, 0.72)).await;
+
+    // Fair enough: the gate passes and the approvers see the bias metric.
+    let fair = env.put_report("run1-bias", &clarify(0.04)).await;
+    let arn = env.register_with_bias(GROUP, &metrics, Some(&fair)).await;
+    let outcome = handle(&env.ctx, env.registered_event(&arn)).await.unwrap();
+    assert!(
+        matches!(outcome, Outcome::Requested { .. }),
+        "expected approval requested, got {outcome:?}"
+    );
+    let mail = env.mail().await;
+    let body = mail[0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("bias.post_training.region.north.DPPL: 0.0400 | min -0.1000, max 0.1000"),
+        "{body}"
+    );
+
+    // Skewed against one region: rejected with that reason.
+    let skewed = env.put_report("run2-bias", &clarify(0.25)).await;
+    let arn = env.register_with_bias(GROUP, &metrics, Some(&skewed)).await;
+    let outcome = handle(&env.ctx, env.registered_event(&arn)).await.unwrap();
+    let Outcome::Rejected { failures, .. } = &outcome else {
+        panic!("expected a rejection, got {outcome:?}");
+    };
+    assert_eq!(
+        failures,
+        &["bias.post_training.region.north.DPPL 0.2500 > max 0.1000".to_string()]
+    );
+    let package = env.package(&arn).await;
+    assert_eq!(
+        package.model_approval_status,
+        Some(ModelApprovalStatus::Rejected)
+    );
+
+    // No bias report at all: never a pass.
+    let arn = env.register_with_bias(GROUP, &metrics, None).await;
+    let outcome = handle(&env.ctx, env.registered_event(&arn)).await.unwrap();
+    let Outcome::Rejected { failures, .. } = &outcome else {
+        panic!("expected a rejection, got {outcome:?}");
+    };
+    assert!(failures[0].contains("no bias report"), "{failures:?}");
 }
 
 #[tokio::test]

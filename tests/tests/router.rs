@@ -16,7 +16,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_s3::types::{EventBridgeConfiguration, NotificationConfiguration};
 use serde_json::{json, Value};
 use steward_twin::router::{
-    parse_params, template_rules, Invoker, RetryPolicy, Router, RouterHandle,
+    parse_params, template_rules, template_schedules, Invoker, RetryPolicy, Router, RouterHandle,
 };
 use steward_twin::{local_sdk_config, s3_client, Emulator, Twin, TwinConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -313,4 +313,44 @@ async fn failures_are_retried_twice_then_dead_lettered_with_the_error() {
         0,
         "a rule that does not match invokes nothing"
     );
+}
+
+#[tokio::test]
+async fn a_schedule_firing_sends_its_functions_the_scheduled_event() {
+    let (_moto, _twin, sdk) = twin().await;
+    let (endpoint, calls) = fake_functions(|_, _| (200, json!({"checks": []}))).await;
+    let params = parse_params(["DataBucketNames=acme-ml-data"]).unwrap();
+    let rules = template_rules(TEMPLATE, &params).unwrap();
+    let schedules = template_schedules(TEMPLATE, &params).unwrap();
+    let router = Router::start(&sdk, rules, Invoker::http(endpoint))
+        .await
+        .unwrap()
+        .with_schedules(schedules);
+
+    let at: chrono::DateTime<chrono::Utc> = "2026-11-24T16:10:00Z".parse().unwrap();
+    let delivered = router.tick("monitor-drift", at).await;
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    assert_eq!(delivered[0].rule, "MonitorDriftFunctionDriftCheck");
+    assert_eq!(delivered[0].function, "monitor-drift");
+    assert_eq!(delivered[0].response, json!({"checks": []}));
+    assert_eq!(router.delivered().len(), 1, "recorded like any delivery");
+    let calls = calls.lock().unwrap().clone();
+    let (function, event) = &calls[0];
+    assert_eq!(function, "monitor-drift");
+    assert_eq!(event["source"], "aws.events");
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    assert_eq!(event["time"], "2026-11-24T16:10:00Z");
+    assert_eq!(
+        event["resources"],
+        json!(["arn:aws:events:us-east-1:123456789012:rule/MonitorDriftFunctionDriftCheck"])
+    );
+    assert_eq!(event["detail"], json!({}));
+    // monitor-drift decodes it as the schedule's tick.
+    assert!(steward::events::is::<steward::events::schedule::Scheduled>(
+        event
+    ));
+
+    // A function no schedule targets gets nothing.
+    assert!(router.tick("audit", at).await.is_empty());
+    assert_eq!(router.delivered().len(), 1);
 }

@@ -30,6 +30,22 @@ fn name(variable: &str, default: &str) -> String {
     std::env::var(variable).unwrap_or_else(|_| default.to_string())
 }
 
+/// The topic stewards are mailed through: `STEWARD_NOTIFICATIONS_TOPIC`, or
+/// the local stack's when talking to the twin.
+fn notifications_topic(endpoint_url: Option<&str>) -> Result<String, String> {
+    // On AWS the stack output NotificationsTopicArn.
+    let local = || {
+        endpoint_url.map(|_| "arn:aws:sns:us-east-1:123456789012:steward-notifications".to_string())
+    };
+    std::env::var("STEWARD_NOTIFICATIONS_TOPIC")
+        .ok()
+        .or_else(local)
+        .ok_or_else(|| {
+            "set STEWARD_NOTIFICATIONS_TOPIC to the stack's NotificationsTopicArn (stewards are mailed)"
+                .to_string()
+        })
+}
+
 fn lease() -> Duration {
     Duration::from_secs(120)
 }
@@ -53,6 +69,7 @@ pub async fn deploy(args: &DeployArgs<'_>) -> Result<(), String> {
         event_bus: name("STEWARD_EVENT_BUS", "steward"),
         policy_parameter: name("STEWARD_POLICY_PARAMETER", "/steward/policy"),
         execution_role_arn,
+        notifications_topic: notifications_topic(args.endpoint_url)?,
         claim_lease: lease(),
         lambda: deploy::LambdaTargets {
             codedeploy_role_arn: std::env::var("STEWARD_CODEDEPLOY_ROLE_ARN").ok(),
@@ -93,20 +110,7 @@ pub async fn deploy(args: &DeployArgs<'_>) -> Result<(), String> {
 
 pub async fn rollback(args: &RollbackArgs<'_>) -> Result<(), String> {
     let aws = sdk(args.endpoint_url).await;
-    let default_topic = || {
-        // The local stack's topic; on AWS the stack output NotificationsTopicArn.
-        args.endpoint_url
-            .map(|_| "arn:aws:sns:us-east-1:123456789012:steward-notifications".to_string())
-    };
-    let Some(notifications_topic) = std::env::var("STEWARD_NOTIFICATIONS_TOPIC")
-        .ok()
-        .or_else(default_topic)
-    else {
-        return Err(
-            "set STEWARD_NOTIFICATIONS_TOPIC to the stack's NotificationsTopicArn (stewards are mailed)"
-                .into(),
-        );
-    };
+    let notifications_topic = notifications_topic(args.endpoint_url)?;
     let config = rollback::Config {
         ledger_table: name("STEWARD_LEDGER_TABLE", "steward-ledger"),
         event_bus: name("STEWARD_EVENT_BUS", "steward"),

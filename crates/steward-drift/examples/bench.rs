@@ -4,7 +4,10 @@
 //! bench generate <dir> <rows>          train.csv + capture.jsonl with a known shift
 //! bench baseline <train.csv> <out>     Steward's baseline (quantile, 10 bins)
 //! bench check <baseline> <capture|-> <out>  stream + compare → report JSON
-//! bench parse typed|value <capture>    parse every line only (the speed limit)
+//! bench parse scan|typed|value <capture>  decode every line only: the check's
+//!                                      own decoding (`decode_request`: scanner,
+//!                                      serde_json fallback), serde_json into the
+//!                                      typed envelope, into `Value`
 //! ```
 //!
 //! Timings of the phase itself go to stderr as one JSON line, so the driver
@@ -15,7 +18,8 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::time::Instant;
 
 use steward_drift::{
-    compare, decode_line, Baseline, BaselineBuilder, BuildOptions, DriftConfig, WindowStats,
+    compare, decode_line, decode_request, Baseline, BaselineBuilder, BuildOptions, Decoded,
+    DriftConfig, WindowStats,
 };
 
 const NUMERICAL: usize = 14;
@@ -193,6 +197,7 @@ fn parse(mode: &str, capture: &str) {
                 break;
             }
             let ok = match mode {
+                "scan" => matches!(decode_request(line.trim_ascii()), Decoded::Request(_)),
                 "typed" => {
                     decode_line(&line).is_some_and(|l| l.capture_data.endpoint_input.is_some())
                 }

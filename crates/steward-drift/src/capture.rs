@@ -20,6 +20,8 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use crate::scan::Scanned;
+
 /// A decoded capture line. Only the input is decoded: drift is measured on
 /// what the model was asked, and the output is skipped unread.
 #[derive(Debug, Deserialize)]
@@ -77,18 +79,84 @@ pub fn decode_line(line: &[u8]) -> Option<CaptureLine<'_>> {
     serde_json::from_slice(line).ok()
 }
 
+/// What the statistics read from a capture line: the request body and how
+/// it is encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request<'a> {
+    pub data: Cow<'a, str>,
+    pub encoding: Encoding,
+    pub observed_content_type: Option<Cow<'a, str>>,
+}
+
+/// One capture line as the statistics see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded<'a> {
+    Request(Request<'a>),
+    /// A capture record without `endpointInput` (output-only capture).
+    NoInput,
+    /// Not a capture record.
+    Corrupt,
+}
+
+/// Decode one line's request. Lines of the usual shape go through a scanner
+/// that builds nothing and checks the JSON as strictly as serde_json; any
+/// line it is unsure of (escapes, duplicate keys, errors) is decoded by
+/// [`decode_line`]. The answer is the same either way, the scanner's about
+/// twice as fast.
+pub fn decode_request(line: &[u8]) -> Decoded<'_> {
+    match crate::scan::scan_line(line) {
+        Some(scanned) => scanned.into(),
+        None => match decode_line(line) {
+            None => Decoded::Corrupt,
+            Some(capture) => match capture.capture_data.endpoint_input {
+                None => Decoded::NoInput,
+                Some(input) => Decoded::Request(Request {
+                    data: input.data,
+                    encoding: input.encoding,
+                    observed_content_type: input.observed_content_type,
+                }),
+            },
+        },
+    }
+}
+
+impl<'a> From<Scanned<'a>> for Decoded<'a> {
+    fn from(scanned: Scanned<'a>) -> Self {
+        match scanned {
+            Scanned::Input(input) => Decoded::Request(Request {
+                data: Cow::Borrowed(input.data),
+                encoding: input.encoding,
+                observed_content_type: input.observed_content_type.map(Cow::Borrowed),
+            }),
+            Scanned::NoInput => Decoded::NoInput,
+        }
+    }
+}
+
+/// Whether a body (after base64 decoding) is JSON rather than CSV: the
+/// encoding says so, or for base64 the observed content type does.
+fn body_is_json(encoding: Encoding, observed_content_type: Option<&str>) -> bool {
+    match encoding {
+        Encoding::Json => true,
+        Encoding::Csv => false,
+        Encoding::Base64 | Encoding::Unknown => {
+            observed_content_type.is_some_and(|t| t.contains("json"))
+        }
+    }
+}
+
 impl Payload<'_> {
     /// Whether the body (after base64 decoding) is JSON rather than CSV: the
     /// encoding says so, or for base64 the observed content type does.
     pub fn is_json(&self) -> bool {
-        match self.encoding {
-            Encoding::Json => true,
-            Encoding::Csv => false,
-            Encoding::Base64 | Encoding::Unknown => self
-                .observed_content_type
-                .as_deref()
-                .is_some_and(|t| t.contains("json")),
-        }
+        body_is_json(self.encoding, self.observed_content_type.as_deref())
+    }
+}
+
+impl Request<'_> {
+    /// As [`Payload::is_json`].
+    pub fn is_json(&self) -> bool {
+        body_is_json(self.encoding, self.observed_content_type.as_deref())
     }
 }
 

@@ -36,11 +36,13 @@ mod deequ;
 mod error;
 mod gamma;
 mod metrics;
+mod numbers;
+mod scan;
 mod stats;
 
 pub use baseline::{Baseline, BaselineFeature, Binning, Distribution, BASELINE_FORMAT};
 pub use build::{BaselineBuilder, BuildOptions, InputFormat};
-pub use capture::{decode_line, CaptureLine, Encoding, Payload};
+pub use capture::{decode_line, decode_request, CaptureLine, Decoded, Encoding, Payload, Request};
 pub use compare::{
     compare, DriftConfig, DriftReport, FeatureDrift, Scores, Status, Thresholds, DEFAULT_JS,
     DEFAULT_KS, DEFAULT_PSI,

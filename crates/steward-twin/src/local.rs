@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use aws_config::SdkConfig;
 
 use crate::emulator::repo_root;
-use crate::router::{template_rules, Invoker, Params, RetryPolicy, Router, RouterHandle};
+use crate::router::{
+    template_rules, template_schedules, Invoker, Params, RetryPolicy, Router, RouterHandle,
+};
 use crate::{local_sdk_config, Emulator, Stack, StackSpec, Twin, TwinConfig};
 
 /// The repository the local stack publishes its policy from (the example
@@ -84,9 +86,15 @@ impl LocalRun {
         let router = match options.router {
             None => None,
             Some((template, invoker)) => {
-                let rules = template_rules(&template, &template_params(&stack))?;
+                let params = template_params(&stack);
+                let rules = template_rules(&template, &params)?;
+                let schedules = template_schedules(&template, &params)?;
                 let invoker = invoker.with_retry(RetryPolicy::scaled(options.time_scale));
-                Some(Router::start(&sdk, rules, invoker).await?)
+                Some(
+                    Router::start(&sdk, rules, invoker)
+                        .await?
+                        .with_schedules(schedules),
+                )
             }
         };
         Ok(LocalRun {

@@ -292,7 +292,17 @@ async fn create_pipeline(
         &names.commit,
     ]
     .into_iter()
-    .map(|name| json!({"Name": name, "Type": "String", "DefaultValue": ""}))
+    .map(|name| {
+        // Like a team's pipeline, it trains on the group's data unless told
+        // otherwise: a drift or schedule build passes no data URI.
+        let default = match &group.data {
+            Some(data) if name == &names.input_data => {
+                format!("s3://{}/{}", data.bucket, data.prefix)
+            }
+            _ => String::new(),
+        };
+        json!({"Name": name, "Type": "String", "DefaultValue": default})
+    })
     .collect();
     let definition = json!({"Version": "2020-12-01", "Parameters": parameters, "Steps": []});
     aws_sdk_sagemaker::Client::new(sdk)

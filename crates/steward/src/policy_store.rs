@@ -101,12 +101,15 @@ pub async fn published_text(
     }
 }
 
-/// Publish a validated policy as the parameter's next version and label that
-/// version (e.g. `commit-<sha>`); returns the version.
+/// Publish a validated policy as the parameter's next version, described by
+/// `description` (which names the commit, so a retry can tell its own
+/// version: see [`version_description`]), and label that version (e.g.
+/// `commit-<sha>`); returns the version.
 pub async fn publish_policy(
     client: &Client,
     name: &str,
     text: &str,
+    description: &str,
     label: &str,
 ) -> Result<i64, PolicyLoadError> {
     let failed = |operation: &'static str| {
@@ -126,6 +129,7 @@ pub async fn publish_policy(
         .put_parameter()
         .name(name)
         .value(text)
+        .description(description)
         .r#type(ParameterType::String)
         .tier(tier)
         .overwrite(true)
@@ -158,4 +162,34 @@ pub async fn label_version(
             message: crate::aws_error::describe(&e),
         })?;
     Ok(())
+}
+
+/// The description a version of the parameter was published with
+/// (`GetParameterHistory`), or `None` when it has none or is gone.
+pub async fn version_description(
+    client: &Client,
+    name: &str,
+    version: i64,
+) -> Result<Option<String>, PolicyLoadError> {
+    let mut pages = client
+        .get_parameter_history()
+        .name(name)
+        .max_results(50)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| PolicyLoadError::Read {
+            name: name.into(),
+            message: crate::aws_error::describe(&e),
+        })?;
+        if let Some(found) = page
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .find(|p| p.version == version)
+        {
+            return Ok(found.description.filter(|d| !d.is_empty()));
+        }
+    }
+    Ok(None)
 }

@@ -58,6 +58,27 @@ impl Publisher {
 
     /// Publish one event; returns its EventBridge event id.
     pub async fn publish<D: StewardDetail>(&self, detail: &D) -> Result<String, PublishError> {
+        self.put(detail, None).await
+    }
+
+    /// As [`Publisher::publish`], the event's `time` set to `at` (when what it
+    /// reports was found, e.g. the schedule tick of a check) rather than the
+    /// moment of the call: a consumer deciding by event time (the retrain
+    /// guard) then judges the finding by when it was made.
+    pub async fn publish_at<D: StewardDetail>(
+        &self,
+        detail: &D,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, PublishError> {
+        let at = aws_sdk_eventbridge::primitives::DateTime::from_millis(at.timestamp_millis());
+        self.put(detail, Some(at)).await
+    }
+
+    async fn put<D: StewardDetail>(
+        &self,
+        detail: &D,
+        at: Option<aws_sdk_eventbridge::primitives::DateTime>,
+    ) -> Result<String, PublishError> {
         let body = serde_json::to_string(detail).map_err(|e| PublishError::Serialize {
             detail_type: D::DETAIL_TYPE,
             reason: e.to_string(),
@@ -68,6 +89,7 @@ impl Publisher {
             .detail_type(D::DETAIL_TYPE)
             .detail(body)
             .set_resources(Some(detail.resources()))
+            .set_time(at)
             .build();
         let out = self
             .client
@@ -148,6 +170,34 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.error_type(), "event_rejected");
         assert!(err.to_string().contains("ThrottlingException"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn publish_at_dates_the_event_and_publish_leaves_it_to_eventbridge() {
+        let at: chrono::DateTime<chrono::Utc> = "2026-11-24T16:10:00Z".parse().unwrap();
+        let dated = mock!(Client::put_events)
+            .match_requests(move |req| {
+                req.entries()[0].time().map(|t| t.secs()) == Some(at.timestamp())
+            })
+            .then_output(|| {
+                PutEventsOutput::builder()
+                    .failed_entry_count(0)
+                    .entries(PutEventsResultEntry::builder().event_id("evt-2").build())
+                    .build()
+            });
+        let undated = mock!(Client::put_events)
+            .match_requests(|req| req.entries()[0].time().is_none())
+            .then_output(|| {
+                PutEventsOutput::builder()
+                    .failed_entry_count(0)
+                    .entries(PutEventsResultEntry::builder().event_id("evt-3").build())
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_eventbridge, [&dated, &undated]);
+        let publisher = Publisher::new(client, "steward");
+        assert_eq!(publisher.publish_at(&event(), at).await.unwrap(), "evt-2");
+        assert_eq!(publisher.publish(&event()).await.unwrap(), "evt-3");
+        assert_eq!((dated.num_calls(), undated.num_calls()), (1, 1));
     }
 
     #[tokio::test]

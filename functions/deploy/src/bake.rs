@@ -7,6 +7,7 @@ use serde_json::json;
 use steward::deploy::{self, Promotion};
 use steward::events::steward::{Header, PromotionRequested};
 use steward::ledger::{update_state, Claim, EnvironmentLedger, EnvironmentRecord, Ledger};
+use steward::notify::Mail;
 use steward::policy::{Environment, Group, Target};
 
 use crate::handler::{Context, Outcome};
@@ -20,15 +21,21 @@ pub async fn on_tick<L: Ledger, E: EnvironmentLedger>(
     let mut outcomes = Vec::new();
     for group in ctx.policy.policy.groups.values() {
         for env in &group.environments {
-            let Target::SageMakerEndpoint { endpoint, .. } = &env.target else {
-                continue;
-            };
             let Some(state) = ctx.environments.load_state(&group.name, &env.name).await? else {
                 continue;
             };
             if state.rollout.is_some() {
-                // A missed or late endpoint event must not leave a rollout open.
-                let outcome = crate::complete::on_endpoint(ctx, endpoint, now).await?;
+                // A missed or late endpoint or CodeDeploy event must not leave
+                // a rollout open.
+                let outcome = match (&env.target, &state.rollout) {
+                    (Target::SageMakerEndpoint { endpoint, .. }, _) => {
+                        crate::complete::on_endpoint(ctx, endpoint, now).await?
+                    }
+                    (Target::LambdaAlias { .. }, Some(rollout)) => {
+                        crate::lambda_complete::on_tick(ctx, group, env, rollout, now).await?
+                    }
+                    (Target::LambdaAlias { .. }, None) => continue,
+                };
                 if !matches!(outcome, Outcome::Ignored { .. }) {
                     outcomes.push(outcome);
                 }
@@ -154,6 +161,9 @@ async fn bake<L: Ledger, E: EnvironmentLedger>(
                 },
             )
             .await?;
+            if auto {
+                tell_promoted_by_policy(ctx, group, env, next, &current).await?;
+            }
             format!(
                 "deployed {environment}{}",
                 if auto { " (approved by policy)" } else { "" }
@@ -214,6 +224,56 @@ async fn request_approval<L: Ledger, E: EnvironmentLedger>(
     }
     ctx.ledger
         .complete(&token, &json!({"promotionRequested": next}))
+        .await?;
+    Ok(())
+}
+
+/// The stewards learn that the policy, not a person, promoted the release:
+/// once per package and environment (a claim), after its rollout started.
+async fn tell_promoted_by_policy<L: Ledger, E: EnvironmentLedger>(
+    ctx: &Context<L, E>,
+    group: &Group,
+    baked_in: &Environment,
+    next: &Environment,
+    current: &deploy::Release,
+) -> Result<(), DeployError> {
+    let key = deploy::keys::promoted_by_policy(&group.name, &next.name, &current.model_package_arn);
+    let token = match ctx.ledger.claim(&key, ctx.claim_lease).await? {
+        Claim::Acquired(token) => token,
+        Claim::Done(_) => return Ok(()),
+        Claim::InProgress { lease_until } => {
+            return Err(DeployError::InProgress {
+                key: key.to_string(),
+                lease_until,
+            })
+        }
+    };
+    let mail = Mail {
+        subject: format!(
+            "Steward: {} v{} promoted to {} by policy",
+            group.name, current.version, next.name
+        ),
+        body: format!(
+            "v{version} promoted to {next} by policy: gate passed, the {bake} bake in {from} \
+             passed without an alarm, and {next}'s approval is \"auto\" (policy {policy}).\n\n\
+             Model package: {arn}\nRolling out to {target}.\nCause: {key}\n",
+            version = current.version,
+            next = next.name,
+            bake = steward::policy::format_duration(baked_in.bake),
+            from = baked_in.name,
+            policy = ctx.policy.version,
+            arn = current.model_package_arn,
+            target = next.target.describe(),
+        ),
+    };
+    if let Err(e) = ctx.notifier.send_each(&group.stewards, &mail).await {
+        if let Err(release) = ctx.ledger.release(&token).await {
+            tracing::warn!(error = %release, "could not release the promotion notice claim");
+        }
+        return Err(e.into());
+    }
+    ctx.ledger
+        .complete(&token, &json!({"mailed": group.stewards}))
         .await?;
     Ok(())
 }

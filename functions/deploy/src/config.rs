@@ -16,6 +16,9 @@ pub struct Config {
     /// `STEWARD_SAGEMAKER_ROLE_ARN`: the execution role of the models Steward
     /// creates (passed to SageMaker: the function needs `iam:PassRole` on it).
     pub execution_role_arn: String,
+    /// `STEWARD_NOTIFICATIONS_TOPIC`: the SNS topic stewards are mailed
+    /// through (a failed smoke test, a promotion approved by policy).
+    pub notifications_topic: String,
     /// `STEWARD_CLAIM_LEASE_SECONDS` (default 120).
     pub claim_lease: Duration,
     /// Lambda-served (CodeDeploy) environments.
@@ -49,6 +52,7 @@ impl Config {
             event_bus: env.required("STEWARD_EVENT_BUS")?,
             policy_parameter: env.required("STEWARD_POLICY_PARAMETER")?,
             execution_role_arn: env.required("STEWARD_SAGEMAKER_ROLE_ARN")?,
+            notifications_topic: env.required("STEWARD_NOTIFICATIONS_TOPIC")?,
             claim_lease: env.seconds("STEWARD_CLAIM_LEASE_SECONDS", Duration::from_secs(120))?,
             lambda: LambdaTargets {
                 codedeploy_role_arn: env.required("STEWARD_CODEDEPLOY_ROLE_ARN").ok(),
@@ -71,5 +75,9 @@ mod tests {
         let err = Config::from_lookup(|name: &str| Some(format!("{name}-value"))).unwrap_err();
         // A lease must be a number.
         assert!(err.to_string().contains("STEWARD_CLAIM_LEASE_SECONDS"));
+        let no_topic =
+            |name: &str| (name != "STEWARD_NOTIFICATIONS_TOPIC").then(|| "1".to_string());
+        let err = Config::from_lookup(no_topic).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("STEWARD_NOTIFICATIONS_TOPIC"));
     }
 }

@@ -6,6 +6,7 @@ use lambda_runtime::Diagnostic;
 use steward::deploy::sagemaker::SageMakerError;
 use steward::events::EventError;
 use steward::ledger::LedgerError;
+use steward::notify::NotifyError;
 use steward::publish::PublishError;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,8 @@ pub enum DeployError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
 }
 
 impl DeployError {
@@ -66,6 +69,7 @@ impl DeployError {
             DeployError::NoModelData { .. } => "model_data_missing",
             DeployError::Ledger(e) => e.error_type(),
             DeployError::Publish(e) => e.error_type(),
+            DeployError::Notify(e) => e.error_type(),
         }
     }
 }

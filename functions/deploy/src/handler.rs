@@ -16,6 +16,7 @@ use steward::events::schedule::Scheduled;
 use steward::events::steward::ApprovalDecided;
 use steward::events::{self as ev, EventError};
 use steward::ledger::{DynamoEnvironments, DynamoLedger, EnvironmentLedger, Ledger};
+use steward::notify::Notifier;
 use steward::policy_store::{load_policy, PolicyLoadError, PublishedPolicy};
 use steward::publish::Publisher;
 use tracing::{error, info};
@@ -36,6 +37,8 @@ pub struct Context<L = DynamoLedger, E = DynamoEnvironments> {
     pub ledger: L,
     pub environments: E,
     pub publisher: Publisher,
+    /// Stewards are mailed when a smoke test fails or the policy promotes.
+    pub notifier: Notifier,
     pub policy: PublishedPolicy,
     pub execution_role_arn: String,
     pub claim_lease: Duration,
@@ -58,6 +61,7 @@ impl Context {
             ledger: DynamoLedger::new(dynamo.clone(), &config.ledger_table),
             environments: DynamoEnvironments::new(dynamo, &config.ledger_table),
             publisher: Publisher::new(aws_sdk_eventbridge::Client::new(aws), &config.event_bus),
+            notifier: Notifier::new(aws_sdk_sns::Client::new(aws), &config.notifications_topic),
             policy,
             execution_role_arn: config.execution_role_arn.clone(),
             claim_lease: config.claim_lease,

@@ -1,14 +1,17 @@
 //! How a CodeDeploy (lambda-alias) rollout ended, decided by `GetDeployment`
-//! (never by the event's `state` alone): then the same state, records and
-//! events as an endpoint rollout ([`crate::complete::finish`]).
+//! and verified by `GetAlias` (never by the event's `state` alone): then the
+//! same state, records and events as an endpoint rollout
+//! ([`crate::complete::finish`]). A rollout is a new version or the rollback
+//! function's redeploy of a known good one.
 
 use chrono::{DateTime, Utc};
-use steward::deploy::{self, lambda_alias, Verdict};
+use steward::deploy::{self, lambda_alias, Rollout, Verdict};
 use steward::events::codedeploy::DeploymentStateChange;
 use steward::ledger::{EnvironmentLedger, Ledger};
-use steward::policy::Target;
+use steward::policy::{Environment, Group, Target};
 
 use crate::handler::{Context, Outcome};
+use crate::lambda_serving::DeploymentView;
 use crate::DeployError;
 
 pub async fn on_deployment<L: Ledger, E: EnvironmentLedger>(
@@ -33,9 +36,9 @@ pub async fn on_deployment<L: Ledger, E: EnvironmentLedger>(
             detail.application, detail.deployment_group
         )));
     };
-    let Target::LambdaAlias { function, alias } = &env.target else {
+    if !matches!(env.target, Target::LambdaAlias { .. }) {
         return Ok(Outcome::ignored("not a Lambda-served environment"));
-    };
+    }
     let state = ctx.environments.load_state(&group.name, &env.name).await?;
     let Some(rollout) = state.and_then(|s| s.rollout) else {
         return Ok(Outcome::ignored(format!(
@@ -44,16 +47,62 @@ pub async fn on_deployment<L: Ledger, E: EnvironmentLedger>(
         )));
     };
     let view = ctx.lambda_serving.deployment(&detail.deployment_id).await?;
-    let ours = lambda_alias::deployment_description(
-        &rollout.release.model_package_arn,
-        &rollout.release.endpoint_config,
-    );
+    // A rollout of a new version, or Steward's rollback to a known good one.
+    let ours = lambda_alias::rollout_description(&rollout);
     if view.description.as_deref() != Some(ours.as_str()) {
         return Ok(Outcome::ignored(format!(
             "deployment {} is not the rollout of {} in progress",
             view.id, rollout.release.endpoint_config
         )));
     }
+    judge_and_finish(ctx, group, env, &rollout, &view, at).await
+}
+
+/// The tick: a Lambda-served rollout whose state-change event was missed (or
+/// came before the rollout was recorded) is ended from `GetDeployment` too.
+pub async fn on_tick<L: Ledger, E: EnvironmentLedger>(
+    ctx: &Context<L, E>,
+    group: &Group,
+    env: &Environment,
+    rollout: &Rollout,
+    at: DateTime<Utc>,
+) -> Result<Outcome, DeployError> {
+    let description = lambda_alias::rollout_description(rollout);
+    let found = ctx
+        .lambda_serving
+        .find(
+            &lambda_alias::application(&group.name),
+            &lambda_alias::deployment_group(&env.name),
+            &description,
+        )
+        .await?;
+    match found {
+        Some(view) if !view.is_running() => {
+            judge_and_finish(ctx, group, env, rollout, &view, at).await
+        }
+        Some(view) => Ok(Outcome::ignored(format!(
+            "deployment {} of {} is {}",
+            view.id, rollout.release.endpoint_config, view.status
+        ))),
+        None => Ok(Outcome::ignored(format!(
+            "no CodeDeploy deployment of {} yet",
+            rollout.release.endpoint_config
+        ))),
+    }
+}
+
+/// How the deployment `view` of `rollout` ended, checked on the alias.
+async fn judge_and_finish<L: Ledger, E: EnvironmentLedger>(
+    ctx: &Context<L, E>,
+    group: &Group,
+    env: &Environment,
+    rollout: &Rollout,
+    view: &DeploymentView,
+    at: DateTime<Utc>,
+) -> Result<Outcome, DeployError> {
+    let Target::LambdaAlias { function, alias } = &env.target else {
+        return Ok(Outcome::ignored("not a Lambda-served environment"));
+    };
     let verdict = match view.status.as_str() {
         "Succeeded" => Verdict::Live,
         "Failed" | "Stopped" => Verdict::RolledBack {
@@ -74,6 +123,17 @@ pub async fn on_deployment<L: Ledger, E: EnvironmentLedger>(
         }
     };
     let serving = ctx.lambda_serving.alias_version(function, alias).await?;
-    let live = Some(lambda_alias::release_label(function, &serving));
-    crate::complete::finish(ctx, group, env, &rollout, verdict, live, at).await
+    let label = lambda_alias::release_label(function, &serving);
+    // Success is what GetAlias shows, not only what GetDeployment says.
+    let verdict = match verdict {
+        Verdict::Live if label != rollout.release.endpoint_config => Verdict::Failed {
+            reason: format!(
+                "CodeDeploy deployment {} succeeded but {function}:{alias} points at {label}, not {}",
+                view.id, rollout.release.endpoint_config
+            ),
+        },
+        other => other,
+    };
+    let live = Some(label);
+    crate::complete::finish(ctx, group, env, rollout, verdict, live, at).await
 }

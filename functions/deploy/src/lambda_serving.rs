@@ -345,22 +345,52 @@ impl LambdaServing {
         application: &str,
         group: &str,
     ) -> Result<Vec<DeploymentView>, LambdaServingError> {
-        let listed = self
-            .codedeploy
-            .list_deployments()
-            .application_name(application)
-            .deployment_group_name(group)
-            .send()
-            .await
-            .map_err(call("ListDeployments", group))?;
-        let mut running = Vec::new();
-        for id in listed.deployments() {
-            let view = self.deployment(id).await?;
-            if view.is_running() {
-                running.push(view);
+        let mut all = self.deployments(application, group).await?;
+        all.retain(DeploymentView::is_running);
+        Ok(all)
+    }
+
+    /// The group's deployment with `description` (Steward's markers), in
+    /// whatever status.
+    pub async fn find(
+        &self,
+        application: &str,
+        group: &str,
+        description: &str,
+    ) -> Result<Option<DeploymentView>, LambdaServingError> {
+        Ok(self
+            .deployments(application, group)
+            .await?
+            .into_iter()
+            .find(|d| d.description.as_deref() == Some(description)))
+    }
+
+    /// Every deployment of the group, all pages.
+    async fn deployments(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> Result<Vec<DeploymentView>, LambdaServingError> {
+        let mut views = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let listed = self
+                .codedeploy
+                .list_deployments()
+                .application_name(application)
+                .deployment_group_name(group)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(call("ListDeployments", group))?;
+            for id in listed.deployments() {
+                views.push(self.deployment(id).await?);
+            }
+            match listed.next_token {
+                Some(token) if !token.is_empty() => next = Some(token),
+                _ => return Ok(views),
             }
         }
-        Ok(running)
     }
 
     pub async fn create_deployment(

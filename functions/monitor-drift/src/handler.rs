@@ -129,7 +129,7 @@ pub async fn handle<L: Ledger>(
     for monitored in ctx.policy.policy.monitored() {
         let hours = (monitored.monitor.window.as_secs() / 3_600).max(1) as u32;
         let window = Window::ending_before(now, hours);
-        match check_once(ctx, &monitored, window).await {
+        match check_once(ctx, &monitored, window, now).await {
             Ok(check) => checks.push(check),
             Err(e) => {
                 warn!(endpoint = monitored.endpoint, error_type = e.error_type(), error = %e, "drift check failed");
@@ -152,6 +152,7 @@ async fn check_once<L: Ledger>(
     ctx: &Context<L>,
     monitored: &Monitored<'_>,
     window: Window,
+    now: DateTime<Utc>,
 ) -> Result<Check, MonitorDriftError> {
     let key = check_key(monitored.endpoint, &window);
     let token = match ctx.ledger.claim(&key, ctx.claim_lease).await? {
@@ -172,7 +173,7 @@ async fn check_once<L: Ledger>(
             })
         }
     };
-    match check(ctx, monitored, window, &key).await {
+    match check(ctx, monitored, window, &key, now).await {
         Ok(check) => {
             ctx.ledger
                 .complete(&token, &serde_json::to_value(&check).unwrap_or(Value::Null))
@@ -193,6 +194,7 @@ async fn check<L: Ledger>(
     monitored: &Monitored<'_>,
     window: Window,
     key: &IdempotencyKey,
+    now: DateTime<Utc>,
 ) -> Result<Check, MonitorDriftError> {
     let monitor = monitored.monitor;
     let report = match store::baseline(&ctx.s3, &monitor.baseline, monitor.constraints.as_deref())
@@ -252,7 +254,9 @@ async fn check<L: Ledger>(
             corrupt_lines: report.corrupt_lines,
             baseline: monitor.baseline.clone(),
         };
-        check.event_id = Some(ctx.publisher.publish(&found).await?);
+        // Dated by the tick that found it, so the retrain guard judges the
+        // finding by when the check ran, not by when a retry published it.
+        check.event_id = Some(ctx.publisher.publish_at(&found, now).await?);
     }
     ctx.ledger
         .append(&record(

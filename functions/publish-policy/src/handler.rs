@@ -17,7 +17,7 @@ use steward::naming::IdempotencyKey;
 use steward::notify::{self, Mail, Notifier};
 use steward::policy::{Policy, PolicyError, PolicyErrors};
 use steward::policy_store::publish::{self, GitHost, PolicyPush, PolicySource, PushDecision};
-use steward::policy_store::{label_version, publish_policy, published_text};
+use steward::policy_store::{label_version, publish_policy, published_text, version_description};
 use tracing::{error, info, warn};
 
 use crate::fetch::{FetchError, Fetcher};
@@ -239,18 +239,21 @@ async fn publish_or_reject<L: Ledger>(
         Err(e) => return Err(e.into()),
     };
     let current = published_text(&ctx.ssm, &ctx.parameter).await?;
+    let description = publish::version_description(push);
     if let (Ok(text), Some((in_force, version))) = (&text, &current) {
         if text == in_force {
-            // A retry after a crash between PutParameter and the label finds
-            // its text in force: label it when the push says it changed it.
-            if push.changed_paths.is_some() {
-                let label = publish::version_label(&push.commit);
-                label_version(&ctx.ssm, &ctx.parameter, *version, &label).await?;
+            // A retry after a crash anywhere between PutParameter and the
+            // ledger record finds its own text in force, under the description
+            // naming this push: it finishes that publication (label, mail
+            // subscriptions, record; each idempotent). Any other version with
+            // the same text is simply unchanged.
+            let ours = version_description(&ctx.ssm, &ctx.parameter, *version).await?;
+            if ours.as_deref() != Some(description.as_str()) {
+                return Ok(Outcome::Unchanged {
+                    commit: push.commit.clone(),
+                    version: *version,
+                });
             }
-            return Ok(Outcome::Unchanged {
-                commit: push.commit.clone(),
-                version: *version,
-            });
         }
     }
     let in_force = current
@@ -262,7 +265,13 @@ async fn publish_or_reject<L: Ledger>(
     match text.and_then(|text| Policy::parse(&text).map(|policy| (text, policy))) {
         Ok((text, policy)) => {
             let label = publish::version_label(&push.commit);
-            let version = publish_policy(&ctx.ssm, &ctx.parameter, &text, &label).await?;
+            let version = match &current {
+                Some((in_force, version)) if *in_force == text => {
+                    label_version(&ctx.ssm, &ctx.parameter, *version, &label).await?;
+                    *version
+                }
+                _ => publish_policy(&ctx.ssm, &ctx.parameter, &text, &description, &label).await?,
+            };
             let changes = notify::sync_subscriptions(
                 &ctx.sns,
                 ctx.notifier.topic_arn(),

@@ -35,7 +35,18 @@ pub async fn find<E: EnvironmentLedger>(
         return Ok(None);
     };
     let package = registry::describe(sagemaker, &arn).await?;
-    let metrics = crate::metrics::fetch(s3, package.metrics_uri.as_deref()).await?;
+    // The champion's bias report matters only to a no-regression check on a
+    // bias metric; thresholds read the candidate's alone.
+    let compares_bias = group
+        .gate
+        .no_regression
+        .iter()
+        .any(|n| n.metric.starts_with(steward::gate::bias::PREFIX));
+    let metrics = if compares_bias {
+        crate::metrics::fetch_evidence(s3, &package, &group.gate).await?
+    } else {
+        crate::metrics::fetch(s3, package.metrics_uri.as_deref()).await?
+    };
     Ok(Some(ChampionModel {
         model_package_arn: package.arn,
         version: package.version,

@@ -214,7 +214,7 @@ pub async fn evaluate(
     package: &Package,
     lineage: Lineage,
 ) -> Result<GateReport, RequestApprovalError> {
-    let metrics = crate::metrics::fetch(&ctx.s3, package.metrics_uri.as_deref()).await?;
+    let metrics = crate::metrics::fetch_evidence(&ctx.s3, package, &group.gate).await?;
     let champion = if group.gate.no_regression.is_empty() {
         None
     } else {

@@ -17,6 +17,9 @@ pub struct Package {
     pub status: ApprovalStatus,
     /// `ModelMetrics.ModelQuality.Statistics.S3Uri`.
     pub metrics_uri: Option<String>,
+    /// `ModelMetrics.Bias`: `Report`, `PreTrainingReport`, `PostTrainingReport`
+    /// (Clarify's `analysis.json`), the ones named, in that order.
+    pub bias_uris: Vec<String>,
     /// `CustomerMetadataProperties`: sent back whole on every update (an
     /// update without them may clear them; moto does).
     pub metadata: BTreeMap<String, String>,
@@ -61,6 +64,19 @@ pub async fn describe(
             .and_then(|q| q.statistics.as_ref())
             .and_then(|s| s.s3_uri.clone())
             .filter(|u| !u.is_empty()),
+        bias_uris: out
+            .model_metrics
+            .as_ref()
+            .and_then(|m| m.bias.as_ref())
+            .map(|b| {
+                [&b.report, &b.pre_training_report, &b.post_training_report]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|source| source.s3_uri.clone())
+                    .filter(|u| !u.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
         metadata: out
             .customer_metadata_properties
             .clone()

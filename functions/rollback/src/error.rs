@@ -13,9 +13,7 @@ use steward::publish::PublishError;
 pub enum RollbackError {
     #[error(transparent)]
     Event(#[from] EventError),
-    #[error(
-        "SageMaker has not finished rolling {endpoint} back yet (it is {status}); retry to verify"
-    )]
+    #[error("{endpoint} is not rolled back yet ({status}); retry to verify")]
     NotYetVerified { endpoint: String, status: String },
     #[error("{group}/{environment} is busy: {what}; retry later")]
     Busy {
@@ -33,6 +31,14 @@ pub enum RollbackError {
     SageMaker(#[from] SageMakerError),
     #[error("GetAlias on {function} failed: {message}")]
     Lambda { function: String, message: String },
+    #[error("{operation} on {target} failed: {message}")]
+    CodeDeploy {
+        operation: &'static str,
+        target: String,
+        message: String,
+    },
+    #[error("`{label}` names no function version to roll back to")]
+    ReleaseLabel { label: String },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error(transparent)]
@@ -51,6 +57,8 @@ impl RollbackError {
             RollbackError::UnknownEnvironment { .. } => "unknown_environment",
             RollbackError::SageMaker(e) => e.error_type(),
             RollbackError::Lambda { .. } => "lambda_call_failed",
+            RollbackError::CodeDeploy { .. } => "codedeploy_call_failed",
+            RollbackError::ReleaseLabel { .. } => "invalid_release_label",
             RollbackError::Ledger(e) => e.error_type(),
             RollbackError::Publish(e) => e.error_type(),
             RollbackError::Notify(e) => e.error_type(),

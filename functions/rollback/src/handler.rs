@@ -24,8 +24,8 @@ use crate::{Config, RollbackError};
 /// What rollback needs, made once per cold start.
 pub struct Context<L = DynamoLedger, E = DynamoEnvironments> {
     pub sagemaker: SageMakerEndpoints,
-    /// Lambda-served environments: where their alias points.
-    pub lambda: aws_sdk_lambda::Client,
+    /// Lambda-served environments: their alias and CodeDeploy deployments.
+    pub alias_serving: crate::alias::AliasServing,
     pub ledger: L,
     pub environments: E,
     pub publisher: Publisher,
@@ -40,7 +40,7 @@ impl Context {
         let dynamo = aws_sdk_dynamodb::Client::new(aws);
         Ok(Self {
             sagemaker: SageMakerEndpoints::new(aws_sdk_sagemaker::Client::new(aws)),
-            lambda: aws_sdk_lambda::Client::new(aws),
+            alias_serving: crate::alias::AliasServing::new(aws),
             ledger: DynamoLedger::new(dynamo.clone(), &config.ledger_table),
             environments: DynamoEnvironments::new(dynamo, &config.ledger_table),
             publisher: Publisher::new(aws_sdk_eventbridge::Client::new(aws), &config.event_bus),
@@ -151,8 +151,8 @@ pub async fn handle<L: Ledger, E: EnvironmentLedger>(
     };
     let mut outcomes = Vec::new();
     for (group, env) in watching {
-        // A Lambda-served environment is answered by its function (CodeDeploy
-        // shifts its alias back; `respond` verifies that).
+        // A Lambda-served environment is answered through its function's
+        // alias and CodeDeploy.
         let serving = match &env.target {
             Target::SageMakerEndpoint { endpoint, .. } => endpoint,
             Target::LambdaAlias { function, .. } => function,
@@ -217,12 +217,9 @@ pub async fn by_operator<L: Ledger, E: EnvironmentLedger>(
     };
     let group = ctx.policy.policy.group(group).ok_or_else(unknown)?;
     let env = group.environment(environment).ok_or_else(unknown)?;
-    let Target::SageMakerEndpoint { endpoint, .. } = &env.target else {
-        return Ok(Outcome::ignored(format!(
-            "{} is a {}: Lambda-served rollbacks (CodeDeploy) are not built yet",
-            env.name,
-            env.target.describe()
-        )));
+    let serving = match &env.target {
+        Target::SageMakerEndpoint { endpoint, .. } => endpoint,
+        Target::LambdaAlias { function, .. } => function,
     };
     let trigger = Alarm {
         name: format!("operator:{who}"),
@@ -230,5 +227,5 @@ pub async fn by_operator<L: Ledger, E: EnvironmentLedger>(
         at: Utc::now(),
         cause: Cause::Operator,
     };
-    respond(ctx, group, env, endpoint.as_str(), &trigger, None).await
+    respond(ctx, group, env, serving.as_str(), &trigger, None).await
 }

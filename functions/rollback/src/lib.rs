@@ -1,9 +1,12 @@
 //! rollback: a CloudWatch alarm on an environment. During a rollout SageMaker
-//! rolls back by itself and Steward verifies and records it; after it, Steward
+//! or CodeDeploy rolls back by itself (Steward stops a CodeDeploy deployment
+//! that did not stop) and Steward verifies and records it; after it, Steward
 //! rolls back to the last known good model (all at once, verified by the deploy
 //! function from what is live). Either way the bad model package is rejected
 //! with the alarm as the reason and the stewards are told, once.
 
+pub mod alias;
+mod alias_rollback;
 pub mod config;
 pub mod error;
 pub mod handler;

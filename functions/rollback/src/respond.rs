@@ -38,7 +38,7 @@ pub struct Alarm {
 }
 
 impl Alarm {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let reason = self.reason.as_deref().unwrap_or("no reason given");
         match self.cause {
             Cause::Alarm => format!("CloudWatch alarm {} in ALARM: {reason}", self.name),
@@ -87,18 +87,6 @@ pub async fn respond<L: Ledger, E: EnvironmentLedger>(
             )));
         }
     }
-    // Steward's own redeploy of a Lambda-served environment (after the bake)
-    // is not built: say so, change nothing.
-    if matches!(env.target, Target::LambdaAlias { .. })
-        && matches!(response, AlarmResponse::Explicit { .. })
-    {
-        return Ok(Outcome::ignored(format!(
-            "{}/{} is a {}: rolling back after the rollout (a CodeDeploy redeploy of the last known good version) is not built yet",
-            group.name,
-            env.name,
-            env.target.describe()
-        )));
-    }
     let key = deploy::keys::rollback(&group.name, &env.name, &bad.model_package_arn);
     let token = match ctx.ledger.claim(&key, ctx.claim_lease).await? {
         Claim::Acquired(token) => token,
@@ -144,14 +132,14 @@ pub async fn respond<L: Ledger, E: EnvironmentLedger>(
     }
 }
 
-struct Step<'a, L, E> {
-    ctx: &'a Context<L, E>,
-    group: &'a Group,
-    env: &'a Environment,
-    endpoint: &'a str,
-    alarm: &'a Alarm,
-    key: &'a IdempotencyKey,
-    bad: &'a Release,
+pub(crate) struct Step<'a, L, E> {
+    pub(crate) ctx: &'a Context<L, E>,
+    pub(crate) group: &'a Group,
+    pub(crate) env: &'a Environment,
+    pub(crate) endpoint: &'a str,
+    pub(crate) alarm: &'a Alarm,
+    pub(crate) key: &'a IdempotencyKey,
+    pub(crate) bad: &'a Release,
 }
 
 impl<L: Ledger, E: EnvironmentLedger> Step<'_, L, E> {
@@ -166,7 +154,7 @@ impl<L: Ledger, E: EnvironmentLedger> Step<'_, L, E> {
         }
     }
 
-    fn busy(&self, what: String) -> RollbackError {
+    pub(crate) fn busy(&self, what: String) -> RollbackError {
         RollbackError::Busy {
             group: self.group.name.clone(),
             environment: self.env.name.clone(),
@@ -177,8 +165,7 @@ impl<L: Ledger, E: EnvironmentLedger> Step<'_, L, E> {
     /// During a rollout: SageMaker's auto-rollback, verified by what is live.
     async fn verify_automatic(&self) -> Result<Outcome, RollbackError> {
         if let Target::LambdaAlias { function, alias } = &self.env.target {
-            let (reason, live) = self.verify_alias(function, alias).await?;
-            return self.record_automatic("CodeDeploy", reason, live).await;
+            return self.verify_alias_rollback(function, alias).await;
         }
         let observed = self.ctx.sagemaker.observe(self.endpoint).await?;
         let sagemaker_reason = match deploy::judge(&self.bad.endpoint_config, observed.as_ref()) {
@@ -205,46 +192,8 @@ impl<L: Ledger, E: EnvironmentLedger> Step<'_, L, E> {
             .await
     }
 
-    /// During a CodeDeploy rollout: the alias no longer points at the bad
-    /// version (CodeDeploy shifted it back); the reason deploy recorded.
-    async fn verify_alias(
-        &self,
-        function: &str,
-        alias: &str,
-    ) -> Result<(String, Option<String>), RollbackError> {
-        let out = self
-            .ctx
-            .lambda
-            .get_alias()
-            .function_name(function)
-            .name(alias)
-            .send()
-            .await
-            .map_err(|e| RollbackError::Lambda {
-                function: function.to_string(),
-                message: steward::aws_error::describe(&e),
-            })?;
-        let live = format!("{function}:{}", out.function_version().unwrap_or_default());
-        if live == self.bad.endpoint_config {
-            return Err(self.busy(format!(
-                "{live} still takes the traffic; retried once CodeDeploy shifted it back"
-            )));
-        }
-        let state = self
-            .ctx
-            .environments
-            .load_state(&self.group.name, &self.env.name)
-            .await?;
-        let reason = state
-            .and_then(|s| s.last_failure)
-            .filter(|f| f.release.model_package_arn == self.bad.model_package_arn)
-            .map(|f| f.reason)
-            .unwrap_or_else(|| "the deployment ended without the new version".into());
-        Ok((reason, Some(live)))
-    }
-
     /// The automatic rollback verified: state, package, mail, events.
-    async fn record_automatic(
+    pub(crate) async fn record_automatic(
         &self,
         by: &str,
         sagemaker_reason: String,
@@ -304,32 +253,15 @@ impl<L: Ledger, E: EnvironmentLedger> Step<'_, L, E> {
 
     /// After the rollout: all at once back to `target`.
     async fn explicit(&self, target: &Release) -> Result<Outcome, RollbackError> {
-        let observed = self.ctx.sagemaker.observe(self.endpoint).await?;
-        let already = observed
-            .as_ref()
-            .is_some_and(|o| o.pending_config.as_deref() == Some(&target.endpoint_config));
-        if !already {
-            match observed.as_ref().map(|o| &o.status) {
-                Some(steward::events::sagemaker::EndpointStatus::InService) => {}
-                other => {
-                    return Err(self.busy(format!(
-                        "endpoint {} is {}",
-                        self.endpoint,
-                        other
-                            .map(|s| s.to_string())
-                            .unwrap_or_else(|| "gone".into())
-                    )))
-                }
+        let detail = match &self.env.target {
+            Target::LambdaAlias { function, alias } => {
+                self.start_alias_rollback(function, alias, target).await?
             }
-            self.ctx
-                .sagemaker
-                .update_endpoint(
-                    self.endpoint,
-                    &target.endpoint_config,
-                    &DeploymentPlan::rollback(),
-                )
-                .await?;
-        }
+            Target::SageMakerEndpoint { .. } => {
+                self.start_endpoint_rollback(target).await?;
+                json!({})
+            }
+        };
         let reason = self.alarm.describe();
         let rollout = Rollout {
             release: target.clone(),
@@ -369,7 +301,8 @@ impl<L: Ledger, E: EnvironmentLedger> Step<'_, L, E> {
             to_model_package_arn: Some(target.model_package_arn.clone()),
             to_endpoint_config: Some(target.endpoint_config.clone()),
         };
-        self.record("rollback_started", &started).await?;
+        self.record_with("rollback_started", &started, detail)
+            .await?;
         self.ctx.publisher.publish(&started).await?;
         Ok(Outcome::RollbackStarted {
             group: self.group.name.clone(),
@@ -378,6 +311,39 @@ impl<L: Ledger, E: EnvironmentLedger> Step<'_, L, E> {
             to: target.model_package_arn.clone(),
             to_endpoint_config: target.endpoint_config.clone(),
         })
+    }
+
+    /// The endpoint back on `target`'s config, all at once, without the
+    /// (firing) alarms as rollback alarms; an update already under way to it
+    /// is carried on.
+    async fn start_endpoint_rollback(&self, target: &Release) -> Result<(), RollbackError> {
+        let observed = self.ctx.sagemaker.observe(self.endpoint).await?;
+        let already = observed
+            .as_ref()
+            .is_some_and(|o| o.pending_config.as_deref() == Some(&target.endpoint_config));
+        if !already {
+            match observed.as_ref().map(|o| &o.status) {
+                Some(steward::events::sagemaker::EndpointStatus::InService) => {}
+                other => {
+                    return Err(self.busy(format!(
+                        "endpoint {} is {}",
+                        self.endpoint,
+                        other
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| "gone".into())
+                    )))
+                }
+            }
+            self.ctx
+                .sagemaker
+                .update_endpoint(
+                    self.endpoint,
+                    &target.endpoint_config,
+                    &DeploymentPlan::rollback(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Nothing known good to return to: the package is rejected and people act.
@@ -412,7 +378,11 @@ impl<L: Ledger, E: EnvironmentLedger> Step<'_, L, E> {
 
     /// Reject the bad package (status, description and metadata together) and
     /// mail the stewards.
-    async fn reject_and_tell(&self, reason: &str, what_now: &str) -> Result<(), RollbackError> {
+    pub(crate) async fn reject_and_tell(
+        &self,
+        reason: &str,
+        what_now: &str,
+    ) -> Result<(), RollbackError> {
         let package = self
             .ctx
             .sagemaker
@@ -453,7 +423,7 @@ impl<L: Ledger, E: EnvironmentLedger> Step<'_, L, E> {
         Ok(())
     }
 
-    fn step_record(&self, kind: &str, detail: serde_json::Value) -> EnvironmentRecord {
+    pub(crate) fn step_record(&self, kind: &str, detail: serde_json::Value) -> EnvironmentRecord {
         EnvironmentRecord {
             group: self.group.name.clone(),
             environment: self.env.name.clone(),
@@ -464,10 +434,28 @@ impl<L: Ledger, E: EnvironmentLedger> Step<'_, L, E> {
         }
     }
 
-    async fn record<D: StewardDetail>(&self, kind: &str, event: &D) -> Result<(), RollbackError> {
+    pub(crate) async fn record<D: StewardDetail>(
+        &self,
+        kind: &str,
+        event: &D,
+    ) -> Result<(), RollbackError> {
+        self.record_with(kind, event, json!({})).await
+    }
+
+    /// [`Self::record`] with more detail (e.g. the CodeDeploy deployment).
+    pub(crate) async fn record_with<D: StewardDetail>(
+        &self,
+        kind: &str,
+        event: &D,
+        extra: serde_json::Value,
+    ) -> Result<(), RollbackError> {
+        let mut detail = json!({"event": event, "alarm": self.alarm.name});
+        if let (Some(detail), Some(extra)) = (detail.as_object_mut(), extra.as_object()) {
+            detail.extend(extra.clone());
+        }
         self.ctx
             .environments
-            .append_step(&self.step_record(kind, json!({"event": event, "alarm": self.alarm.name})))
+            .append_step(&self.step_record(kind, detail))
             .await?;
         Ok(())
     }

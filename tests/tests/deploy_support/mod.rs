@@ -86,6 +86,7 @@ impl Stage {
                 event_bus: spec.event_bus.clone(),
                 policy_parameter: spec.policy_parameter.clone(),
                 execution_role_arn: ROLE.into(),
+                notifications_topic: run.stack.notifications_topic_arn.clone(),
                 claim_lease: Duration::from_secs(120),
                 lambda: deploy::LambdaTargets {
                     codedeploy_role_arn: Some(CODEDEPLOY_ROLE.into()),
@@ -329,6 +330,36 @@ impl Stage {
             outcomes.push(deploy::handle(&self.deploy, event).await.unwrap());
         }
         outcomes
+    }
+
+    /// The mail the twin captured for `to`, oldest first.
+    pub async fn mail_to(&self, to: &str) -> Vec<Value> {
+        let reply = steward_twin::twin::TwinClient::new(self.run.endpoint())
+            .get("mail")
+            .await
+            .unwrap();
+        reply["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m["to"] == to)
+            .collect()
+    }
+
+    /// A package's approval status and description.
+    pub async fn package_status(&self, arn: &str) -> (ModelApprovalStatus, String) {
+        let out = self
+            .sagemaker()
+            .describe_model_package()
+            .model_package_name(arn)
+            .send()
+            .await
+            .unwrap();
+        (
+            out.model_approval_status().cloned().unwrap(),
+            out.approval_description().unwrap_or_default().to_string(),
+        )
     }
 
     pub async fn state(&self, environment: &str) -> EnvironmentState {

@@ -9,7 +9,10 @@
 //! link → Approve → `Approval Decided` → prod's canary → an alarm mid-rollout
 //! → SageMaker rolls back, rollback verifies, the package is rejected and the
 //! stewards told → a worse model is rejected by the gate; then the ledger
-//! answers where the model came from and what served when.
+//! answers where the model came from and what served when; last, prod's
+//! traffic drifts and monitor-drift, fired by the schedule, retrains once
+//! (demo_drift.rs); good models bake in prod and an alarm after the bake
+//! rolls prod back to the last known good (demo_bake.rs).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -56,7 +59,7 @@ pub async fn demo(policy: &Path) -> Result<(), String> {
     let approval = super::demo_approval::serve_approval_link(&run).await?;
     functions.connect(&run, &approval.url()).await?;
     println!(
-        "  functions: start-build, request-approval, deploy, rollback, audit (in this process); approval-link at {}",
+        "  functions: start-build, request-approval, deploy, rollback, audit, monitor-drift (in this process); approval-link at {}",
         approval.url()
     );
     let ctx = functions.start_build()?;
@@ -233,7 +236,7 @@ pub async fn demo(policy: &Path) -> Result<(), String> {
 
     worse_model(&run, &story, &group, &bucket, &prefix, &marker).await?;
 
-    super::demo_triggers::git_push_and_drift(ctx).await?;
+    super::demo_triggers::git_push(&run, ctx).await?;
 
     println!("\n▶ `steward lineage {arn}`");
     super::demo_audit::lineage(&run, &arn).await?;
@@ -244,6 +247,14 @@ pub async fn demo(policy: &Path) -> Result<(), String> {
         );
         super::demo_audit::served(&run, endpoint, mid_rollout).await?;
     }
+
+    let retrained = super::demo_drift::drift(&run, &story, &functions, &group, &arn).await?;
+    if let Some(retrained) = retrained {
+        super::demo_bake::bake_then_alarm(&run, &story, &group, &retrained).await?;
+    }
+
+    println!("\n▶ `steward status {}`", group.name);
+    super::demo_audit::status(&run, &group.name).await?;
 
     println!("\n▶ Events so far, by detail-type");
     let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
@@ -270,7 +281,8 @@ pub async fn demo(policy: &Path) -> Result<(), String> {
     println!(
         "\n✔ One data set → one pipeline run → one model: gated, deployed to staging, baked, approved by a person for prod, \
 rolled back by SageMaker when prod's alarm fired mid-canary, rejected with the reason; a worse model stopped at the gate; \
-every step recorded in the ledger ({}s).",
+prod's traffic drifted, the drift monitor found it and retrained once; two good models baked in prod, and an alarm after \
+the bake rolled prod back to the last known good; every step recorded in the ledger ({}s).",
         began.elapsed().as_secs()
     );
     Ok(())
@@ -384,7 +396,7 @@ fn marker_group(run: &LocalRun) -> Result<(Group, String, String, String), Strin
     Err("the policy has no group that watches data with a marker".into())
 }
 
-async fn wait_for_execution(
+pub(super) async fn wait_for_execution(
     sagemaker: &aws_sdk_sagemaker::Client,
     arn: &str,
 ) -> Result<String, String> {

@@ -2,8 +2,9 @@
 //! lineage` and `steward served --at` print it.
 
 use chrono::{DateTime, Utc};
+use steward::audit::views::suppressed_triggers;
 use steward::audit::{queries, DynamoAuditStore};
-use steward::ledger::DynamoLedger;
+use steward::ledger::{DynamoLedger, Ledger, Subject};
 use steward_twin::LocalRun;
 
 fn ledger(run: &LocalRun) -> (DynamoAuditStore, DynamoLedger) {
@@ -32,6 +33,23 @@ pub async fn served(run: &LocalRun, endpoint: &str, at: DateTime<Utc>) -> Result
         .await
         .map_err(|e| e.to_string())?;
     print_indented(&crate::served::human(&answer));
+    Ok(())
+}
+
+/// `steward status <group>`: what serves in each environment now, what waits
+/// for approval, the last build and the triggers the guard held back.
+pub async fn status(run: &LocalRun, group: &str) -> Result<(), String> {
+    let (store, ledger) = ledger(run);
+    let now = Utc::now();
+    let status = queries::status(&store, group, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let records = ledger
+        .records(&Subject::Group(group.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let suppressed = suppressed_triggers(&records);
+    print_indented(&crate::status::human(&[(status, suppressed)], now));
     Ok(())
 }
 

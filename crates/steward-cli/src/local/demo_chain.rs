@@ -103,6 +103,7 @@ pub async fn prepare(run: &LocalRun, group: &Group) -> Result<(), String> {
     let sm = aws_sdk_sagemaker::Client::new(&run.sdk);
     let name = format!("{}-v0", group.name);
     let describe = |e: &dyn std::fmt::Debug| format!("{e:?}");
+    let capture = super::demo_drift::prepare_v0(run, group, env).await?;
     sm.create_model()
         .model_name(&name)
         .execution_role_arn(steward_twin::LOCAL_SAGEMAKER_ROLE)
@@ -130,6 +131,7 @@ pub async fn prepare(run: &LocalRun, group: &Group) -> Result<(), String> {
                 .instance_type(ProductionVariantInstanceType::MlM5Xlarge)
                 .build(),
         )
+        .set_data_capture_config(capture)
         .send()
         .await
         .map_err(|e| describe(&e))?;

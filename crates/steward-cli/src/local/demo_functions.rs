@@ -22,6 +22,7 @@ pub struct Functions {
     pub deploy: OnceCell<deploy::Context>,
     pub rollback: OnceCell<rollback::Context>,
     pub audit: OnceCell<audit::Context>,
+    pub monitor_drift: OnceCell<monitor_drift::Context>,
 }
 
 impl Functions {
@@ -63,6 +64,13 @@ impl Functions {
 
         let config = audit::Config::from_lookup(lookup).map_err(|e| failed("audit", &e))?;
         let _ = self.audit.set(audit::Context::connect(sdk, &config));
+
+        let config =
+            monitor_drift::Config::from_lookup(lookup).map_err(|e| failed("monitor-drift", &e))?;
+        let ctx = monitor_drift::Context::connect(sdk, steward_twin::s3_client(sdk), &config)
+            .await
+            .map_err(|e| failed("monitor-drift", &e))?;
+        let _ = self.monitor_drift.set(ctx);
         Ok(())
     }
 
@@ -111,6 +119,12 @@ impl Functions {
             "audit" => {
                 let ctx = ready(&self.audit, function)?;
                 answer(audit::handler::run(ctx, event).await, |e| e.error_type())
+            }
+            "monitor-drift" => {
+                let ctx = ready(&self.monitor_drift, function)?;
+                answer(monitor_drift::handler::run(ctx, event).await, |e| {
+                    e.error_type()
+                })
             }
             other => Err(InvokeError::Transport {
                 url: format!("in-process://{other}"),
@@ -162,6 +176,29 @@ pub fn delivery_line(delivery: &Delivery) -> String {
 pub fn summary(response: &Value) -> String {
     if let Some(outcomes) = response["outcomes"].as_array() {
         return outcomes.iter().map(summary).collect::<Vec<_>>().join("; ");
+    }
+    // monitor-drift: one check per monitored endpoint.
+    if let Some(checks) = response["checks"].as_array() {
+        return checks
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} for {} over {} ({} rows in {} objects{}): {}",
+                    c["status"].as_str().unwrap_or("?"),
+                    c["endpoint"].as_str().unwrap_or("?"),
+                    c["window"].as_str().unwrap_or("?"),
+                    c["rows"],
+                    c["objects"],
+                    if c["repeated"] == true {
+                        ", repeated"
+                    } else {
+                        ""
+                    },
+                    c["reason"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
     }
     let Some(fields) = response.as_object() else {
         return response.to_string();

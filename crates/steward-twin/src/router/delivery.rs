@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::invoker::Invoker;
 use super::queues::{self, Received};
-use super::template::TemplateRule;
+use super::template::{ScheduleRule, TemplateRule};
 
 /// Long-poll wait: long enough to be cheap, short enough to stop promptly.
 const POLL_WAIT_SECONDS: i32 = 2;
@@ -74,6 +75,7 @@ impl Router {
             .collect();
         let rules = Arc::new(rules);
         let records = Arc::new(Records::default());
+        let scheduler = invoker.clone();
         let sqs = aws_sdk_sqs::Client::new(sdk);
         let mut pollers = Vec::new();
         for bus in buses {
@@ -88,7 +90,12 @@ impl Router {
             };
             pollers.push(tokio::spawn(poller.run()));
         }
-        Ok(RouterHandle { records, pollers })
+        Ok(RouterHandle {
+            records,
+            pollers,
+            invoker: scheduler,
+            schedules: Vec::new(),
+        })
     }
 }
 
@@ -96,6 +103,8 @@ impl Router {
 pub struct RouterHandle {
     records: Arc<Records>,
     pollers: Vec<JoinHandle<()>>,
+    invoker: Invoker,
+    schedules: Vec<ScheduleRule>,
 }
 
 impl RouterHandle {
@@ -108,6 +117,54 @@ impl RouterHandle {
             .unwrap_or_default()
     }
 
+    /// The template's scheduled rules, for [`RouterHandle::tick`].
+    pub fn with_schedules(mut self, schedules: Vec<ScheduleRule>) -> Self {
+        self.schedules = schedules;
+        self
+    }
+
+    /// What EventBridge does when a schedule fires at `at`: every scheduled
+    /// rule targeting `function` sends it a `Scheduled Event` (the rule's ARN in
+    /// `resources`), with Lambda's asynchronous retries. Time does not pass by
+    /// itself locally, so the caller says when the schedule fires. The
+    /// deliveries (recorded like the others); none when no rule schedules it.
+    pub async fn tick(&self, function: &str, at: DateTime<Utc>) -> Vec<Delivery> {
+        let mut out = Vec::new();
+        for rule in &self.schedules {
+            for target in rule.targets.iter().filter(|t| t.binary == function) {
+                let event = scheduled_event(&rule.name, at);
+                let delivered = match self.invoker.invoke_with_retries(function, &event).await {
+                    Ok((response, attempts)) => Delivery {
+                        event_id: event["id"].as_str().unwrap_or_default().to_string(),
+                        bus: SCHEDULE_BUS.into(),
+                        rule: rule.name.clone(),
+                        function: target.binary.clone(),
+                        attempts,
+                        response,
+                    },
+                    Err((error, attempts)) => {
+                        if let Ok(mut dead) = self.records.dead_letters.lock() {
+                            dead.push(DeadLetter {
+                                event,
+                                bus: SCHEDULE_BUS.into(),
+                                rule: rule.name.clone(),
+                                function: target.binary.clone(),
+                                attempts,
+                                error: error.to_string(),
+                            });
+                        }
+                        continue;
+                    }
+                };
+                if let Ok(mut all) = self.records.delivered.lock() {
+                    all.push(delivered.clone());
+                }
+                out.push(delivered);
+            }
+        }
+        out
+    }
+
     /// Every event a function failed on after its retries.
     pub fn dead_letters(&self) -> Vec<DeadLetter> {
         self.records
@@ -116,6 +173,27 @@ impl RouterHandle {
             .map(|d| d.clone())
             .unwrap_or_default()
     }
+}
+
+/// moto's (and the twin's) account.
+const LOCAL_ACCOUNT: &str = "123456789012";
+
+/// What a scheduled delivery's `bus` says: it came from no bus.
+pub const SCHEDULE_BUS: &str = "(schedule)";
+
+/// EventBridge's `Scheduled Event` from rule `rule` at `at`.
+fn scheduled_event(rule: &str, at: DateTime<Utc>) -> Value {
+    serde_json::json!({
+        "version": "0",
+        "id": format!("schedule-{rule}-{}", at.timestamp()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": LOCAL_ACCOUNT,
+        "time": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": crate::REGION,
+        "resources": [format!("arn:aws:events:{}:{}:rule/{rule}", crate::REGION, LOCAL_ACCOUNT)],
+        "detail": {}
+    })
 }
 
 impl Drop for RouterHandle {

@@ -28,7 +28,10 @@ pub use delivery::{DeadLetter, Delivery, Router, RouterError, RouterHandle};
 pub use intrinsics::TemplateError;
 pub use invoker::{InProcessFn, InvokeError, Invoker, RetryPolicy};
 pub use pattern::{Pattern, PatternError};
-pub use template::{parse_params, template_rules, Params, RuleTarget, TemplateRule};
+pub use template::{
+    parse_params, template_rules, template_schedules, Params, RuleTarget, ScheduleRule,
+    TemplateRule,
+};
 
 use serde_json::Value;
 

@@ -44,6 +44,80 @@ impl TemplateRule {
     }
 }
 
+/// A scheduled rule of the template (a function event of type `Schedule`, or
+/// an `AWS::Events::Rule` with a `ScheduleExpression`): EventBridge sends its
+/// targets a `Scheduled Event` on the schedule, which no pattern matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleRule {
+    /// SAM's generated logical id (function id + event name) or the rule's id.
+    pub name: String,
+    /// `cron(…)` or `rate(…)`, as written.
+    pub schedule: String,
+    pub targets: Vec<RuleTarget>,
+}
+
+/// Every scheduled rule of the template text.
+pub fn template_schedules(text: &str, params: &Params) -> Result<Vec<ScheduleRule>, TemplateError> {
+    let template: Yaml =
+        serde_yaml::from_str(text).map_err(|e| TemplateError::Invalid(format!("not YAML: {e}")))?;
+    let resolver = Resolver::new(&template, params)?;
+    let resources = template
+        .get("Resources")
+        .and_then(Yaml::as_mapping)
+        .ok_or_else(|| TemplateError::Invalid("no Resources section".into()))?;
+    let mut schedules = Vec::new();
+    for (id, resource) in resources {
+        let id = id.as_str().unwrap_or_default();
+        let properties = resource.get("Properties");
+        match resource.get("Type").and_then(Yaml::as_str) {
+            Some("AWS::Serverless::Function") => {
+                let events = properties
+                    .and_then(|p| p.get("Events"))
+                    .and_then(Yaml::as_mapping);
+                for (event_name, event) in events.into_iter().flatten() {
+                    if event.get("Type").and_then(Yaml::as_str) != Some("Schedule") {
+                        continue;
+                    }
+                    let Some(schedule) = event.get("Properties").and_then(|p| p.get("Schedule"))
+                    else {
+                        continue;
+                    };
+                    let name = format!("{id}{}", event_name.as_str().unwrap_or_default());
+                    schedules.push(ScheduleRule {
+                        schedule: json_string(resolver.resolve(schedule)?, &name)?,
+                        targets: vec![target(resources, id)],
+                        name,
+                    });
+                }
+            }
+            Some("AWS::Events::Rule") => {
+                let Some(schedule) = properties.and_then(|p| p.get("ScheduleExpression")) else {
+                    continue;
+                };
+                let targets = properties
+                    .and_then(|p| p.get("Targets"))
+                    .and_then(Yaml::as_sequence)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.get("Arn"))
+                    .filter_map(referenced_resource)
+                    .filter(|t| {
+                        resource_type(resources, t).is_some_and(|k| k.ends_with("Function"))
+                    })
+                    .map(|t| target(resources, &t))
+                    .collect();
+                schedules.push(ScheduleRule {
+                    name: id.to_string(),
+                    schedule: json_string(resolver.resolve(schedule)?, id)?,
+                    targets,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(schedules)
+}
+
 /// Parameter values given on the command line, by name.
 pub type Params = BTreeMap<String, String>;
 

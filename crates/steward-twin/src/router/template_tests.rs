@@ -2,7 +2,9 @@
 
 use serde_json::json;
 
-use super::{parse_params, route, template_rules, Params, RuleTarget, TemplateError};
+use super::{
+    parse_params, route, template_rules, template_schedules, Params, RuleTarget, TemplateError,
+};
 
 const TEMPLATE: &str = include_str!("../../../../template.yaml");
 const SAMPLE_S3_EVENT: &str = include_str!("../../../../events/s3-object-created.json");
@@ -176,4 +178,34 @@ Resources:
         template_rules(unsupported, &Params::new()).unwrap_err(),
         TemplateError::Unsupported("!If".into())
     );
+}
+
+#[test]
+fn scheduled_rules_name_their_schedule_and_targets() {
+    let schedules = template_schedules(INLINE, &Params::new()).unwrap();
+    let named: Vec<(&str, &str, &str)> = schedules
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.schedule.as_str(),
+                s.targets[0].binary.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("GateNightly", "rate(1 day)", "gate"),
+            ("NightlyRule", "rate(1 day)", "deploy")
+        ]
+    );
+    // The real template: monitor-drift runs ten past every hour.
+    let real = template_schedules(TEMPLATE, &Params::new()).unwrap();
+    let drift = real
+        .iter()
+        .find(|s| s.targets.iter().any(|t| t.binary == "monitor-drift"))
+        .expect("monitor-drift is scheduled");
+    assert_eq!(drift.name, "MonitorDriftFunctionDriftCheck");
+    assert_eq!(drift.schedule, "cron(10 * * * ? *)");
 }

@@ -21,6 +21,8 @@ pub struct Clock {
     pub scale: f64,
     started: Instant,
     started_at: DateTime<Utc>,
+    /// Simulated milliseconds skipped by [`Clock::advance`].
+    skipped_ms: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Clock {
@@ -29,6 +31,7 @@ impl Clock {
             scale: if scale > 0.0 { scale } else { 1.0 },
             started: Instant::now(),
             started_at: Utc::now(),
+            skipped_ms: Arc::default(),
         }
     }
 
@@ -45,7 +48,19 @@ impl Clock {
     /// Simulated wall-clock time now.
     pub fn now(&self) -> DateTime<Utc> {
         let elapsed = self.started.elapsed().mul_f64(self.scale);
-        self.started_at + chrono::Duration::from_std(elapsed).unwrap_or_default()
+        let skipped = self.skipped_ms.load(std::sync::atomic::Ordering::Relaxed);
+        self.started_at
+            + chrono::Duration::from_std(elapsed).unwrap_or_default()
+            + chrono::Duration::milliseconds(skipped)
+    }
+
+    /// Skip simulated time forward (a story's "two hours later"): what the twin
+    /// stamps from now on (capture, events, endpoint times) is that much later.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.skipped_ms.fetch_add(
+            by.num_milliseconds().max(0),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 }
 
@@ -116,5 +131,24 @@ impl Ctx {
             "arn:aws:{service}:{}:{}:{resource}",
             self.region, self.account
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advancing_the_clock_moves_now_and_every_clone() {
+        let clock = Clock::new(1.0);
+        let copy = clock.clone();
+        let before = clock.now();
+        clock.advance(chrono::Duration::hours(2));
+        let after = copy.now();
+        assert!(after - before >= chrono::Duration::hours(2));
+        assert!(after - before < chrono::Duration::hours(2) + chrono::Duration::seconds(5));
+        // Time never runs backwards.
+        clock.advance(chrono::Duration::hours(-1));
+        assert!(clock.now() >= after);
     }
 }

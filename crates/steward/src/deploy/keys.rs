@@ -25,6 +25,18 @@ pub fn baked(
     ))
 }
 
+/// Telling the stewards a release was promoted to `environment` by policy
+/// (approval "auto"): one mail per package and environment.
+pub fn promoted_by_policy(
+    group: &str,
+    environment: &str,
+    model_package_arn: &str,
+) -> IdempotencyKey {
+    IdempotencyKey::new(format!(
+        "deploy/promoted-by-policy/{group}/{environment}/{model_package_arn}"
+    ))
+}
+
 /// Rolling a model package back out of an environment: at most once, however
 /// often its alarms fire.
 pub fn rollback(group: &str, environment: &str, model_package_arn: &str) -> IdempotencyKey {

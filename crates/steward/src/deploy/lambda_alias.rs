@@ -5,6 +5,7 @@
 
 use serde_json::json;
 
+use super::state::{Rollout, RolloutKind};
 use crate::policy::Strategy;
 
 /// The CodeDeploy application of a group (compute platform Lambda).
@@ -153,6 +154,35 @@ pub fn deployment_description(model_package_arn: &str, release_label: &str) -> S
     format!("steward:{model_package_arn} -> {release_label}")
 }
 
+/// The description of Steward's rollback deployment that takes the alias
+/// from `from_model_package_arn` (rolled back) to the known good release
+/// labelled `release_label`: distinct from the release's own first
+/// deployment, so a retry finds the rollback and not that one.
+pub fn rollback_description(from_model_package_arn: &str, release_label: &str) -> String {
+    format!("steward-rollback:{from_model_package_arn} -> {release_label}")
+}
+
+/// The description of the CodeDeploy deployment behind `rollout`.
+pub fn rollout_description(rollout: &Rollout) -> String {
+    match &rollout.kind {
+        RolloutKind::Deploy => deployment_description(
+            &rollout.release.model_package_arn,
+            &rollout.release.endpoint_config,
+        ),
+        RolloutKind::Rollback { from, .. } => {
+            rollback_description(&from.model_package_arn, &rollout.release.endpoint_config)
+        }
+    }
+}
+
+/// The function version of a release label (`<function>:<version>`).
+pub fn label_version(release_label: &str) -> Option<&str> {
+    release_label
+        .rsplit_once(':')
+        .map(|(_, version)| version)
+        .filter(|v| !v.is_empty())
+}
+
 /// What [`deployment_description`] says: (model package ARN, function, version).
 /// `None` for a deployment Steward did not start.
 pub fn parse_deployment_description(description: &str) -> Option<(String, String, String)> {
@@ -250,6 +280,44 @@ mod tests {
         };
         let spec: serde_json::Value = serde_json::from_str(&no_hook.appspec()).unwrap();
         assert!(spec.get("Hooks").is_none());
+    }
+
+    #[test]
+    fn a_rollback_deployment_is_told_apart_from_the_first_deployment_of_its_target() {
+        use crate::deploy::state::tests::{release, rollout};
+        let mut good = release(1);
+        good.endpoint_config = "scorer:1".into();
+        let mut bad = release(2);
+        bad.endpoint_config = "scorer:2".into();
+        let deploy = Rollout {
+            release: good.clone(),
+            ..rollout(1, RolloutKind::Deploy)
+        };
+        let back = Rollout {
+            release: good.clone(),
+            ..rollout(
+                1,
+                RolloutKind::Rollback {
+                    from: bad.clone(),
+                    reason: "alarm".into(),
+                },
+            )
+        };
+        assert_eq!(
+            rollout_description(&deploy),
+            deployment_description(&good.model_package_arn, "scorer:1")
+        );
+        assert_eq!(
+            rollout_description(&back),
+            format!("steward-rollback:{} -> scorer:1", bad.model_package_arn)
+        );
+        // The smoke-test hook finds no package to test in a rollback.
+        assert_eq!(
+            parse_deployment_description(&rollout_description(&back)),
+            None
+        );
+        assert_eq!(label_version("scorer:12"), Some("12"));
+        assert_eq!(label_version("scorer:"), None);
     }
 
     #[test]

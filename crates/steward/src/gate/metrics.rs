@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::bias::{self, BiasReport};
+
 /// The top-level keys of a model-quality report, one per problem type.
 pub const PROBLEM_TYPES: [&str; 3] = [
     "binary_classification_metrics",
@@ -27,6 +29,11 @@ pub enum MetricsError {
     /// The package names no model-quality statistics.
     #[error("the model package has no model-quality report (ModelMetrics.ModelQuality.Statistics.S3Uri)")]
     NotRegistered,
+    /// The gate reads bias metrics but the package names no bias report.
+    #[error(
+        "the gate reads bias metrics but the model package has no bias report (ModelMetrics.Bias)"
+    )]
+    BiasNotRegistered,
     /// The package names a file that is not there.
     #[error("the metrics file {uri} does not exist")]
     Missing { uri: String },
@@ -39,6 +46,8 @@ pub enum MetricsError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricsReport {
     raw: Value,
+    /// Clarify's bias metrics, when the gate reads any (`bias.…` paths).
+    bias: BiasReport,
 }
 
 impl MetricsReport {
@@ -62,14 +71,27 @@ impl MetricsReport {
                 PROBLEM_TYPES.join(", ")
             )));
         }
-        Ok(Self { raw })
+        Ok(Self {
+            raw,
+            bias: BiasReport::default(),
+        })
+    }
+
+    /// The same report with the model's bias metrics beside it.
+    pub fn with_bias(mut self, bias: BiasReport) -> Self {
+        self.bias = bias;
+        self
     }
 
     /// The number at a dotted path, e.g. `regression_metrics.rmse.value`.
     /// `"NaN"`, `"Infinity"` and `"-Infinity"` strings read as those numbers
     /// (SageMaker writes NaN that way); anything else that is not a number is
     /// absent.
+    /// Bias metrics are named `bias.…` (see [`bias`]).
     pub fn get(&self, path: &str) -> Option<f64> {
+        if path.starts_with(bias::PREFIX) {
+            return self.bias.get(path);
+        }
         let mut at = &self.raw;
         for part in path.split('.') {
             at = at.as_object()?.get(part)?;
@@ -77,7 +99,8 @@ impl MetricsReport {
         number(at)
     }
 
-    /// Every `{value}` metric, path → value (`…auc.value` → 0.93), sorted.
+    /// Every `{value}` metric, path → value (`…auc.value` → 0.93), and every
+    /// bias metric, sorted.
     pub fn values(&self) -> BTreeMap<String, f64> {
         let mut values = BTreeMap::new();
         for problem in PROBLEM_TYPES {
@@ -90,6 +113,7 @@ impl MetricsReport {
                 }
             }
         }
+        values.extend(self.bias.values().iter().map(|(k, v)| (k.clone(), *v)));
         values
     }
 }

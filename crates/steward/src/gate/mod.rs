@@ -3,10 +3,12 @@
 //!
 //! Pure logic: the function that runs it fetches the files and the champion.
 
+pub mod bias;
 pub mod evaluate;
 pub mod metrics;
 pub mod report;
 
+pub use bias::BiasReport;
 pub use evaluate::{evaluate, CandidateModel, ChampionModel, Evaluation};
 pub use metrics::{MetricsError, MetricsReport};
 pub use report::GateReport;

@@ -33,6 +33,14 @@ impl Gate {
             .chain(self.no_regression.iter().map(|n| n.metric.as_str()))
             .collect()
     }
+
+    /// Whether any check reads a bias metric (`bias.…`): then the model's
+    /// Clarify report is part of the evidence, and its absence fails the gate.
+    pub fn reads_bias(&self) -> bool {
+        self.metrics()
+            .iter()
+            .any(|m| m.starts_with(crate::gate::bias::PREFIX))
+    }
 }
 
 /// `min <= value <= max` (either bound may be absent, not both; `min <= max`).

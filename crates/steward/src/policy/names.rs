@@ -88,8 +88,12 @@ pub(super) fn is_email(address: &str) -> bool {
 
 /// A metric path into the model's evaluation report, e.g.
 /// `binary_classification_metrics.auc.value`: dot-separated keys of letters,
-/// digits, `_` and `-`.
+/// digits, `_` and `-`; or into its bias report,
+/// `bias.post_training.<facet>.<value>.<metric>` (see [`crate::gate::bias`]).
 pub(super) fn is_metric_path(path: &str) -> bool {
+    if path.starts_with(crate::gate::bias::PREFIX) {
+        return crate::gate::bias::BiasPath::parse(path).is_some();
+    }
     path.split('.').all(|segment| {
         !segment.is_empty()
             && segment
@@ -193,6 +197,11 @@ mod tests {
         assert!(!is_metric_path(""));
         assert!(!is_metric_path("a..b"));
         assert!(!is_metric_path("a.b "));
+        assert!(is_metric_path("bias.post_training.gender.F.DPPL"));
+        assert!(is_metric_path(
+            "bias.post_training.amount.(100.0, 2278.0].AD"
+        ));
+        assert!(!is_metric_path("bias.post_training.gender.DPPL"));
         assert!(is_instance_type("ml.m5.large"));
         assert!(is_instance_type("ml.g5.2xlarge"));
         assert!(!is_instance_type("m5.large"));

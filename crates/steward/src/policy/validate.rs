@@ -426,7 +426,8 @@ fn check_metric(path: &str, metric: &str, errors: &mut Errors) {
             path,
             format!(
                 "\"{metric}\" is not a metric path; name a metric in the evaluation report, \
-                 like \"binary_classification_metrics.auc.value\""
+                 like \"binary_classification_metrics.auc.value\", or in the bias report, \
+                 like \"bias.post_training.<facet>.<value>.DPPL\""
             ),
         );
     }

@@ -90,6 +90,18 @@ pub fn publish_key(push: &PolicyPush) -> IdempotencyKey {
     ))
 }
 
+/// The SSM description of the version a push published: names the commit, so
+/// a retry after a crash between publishing and recording finds its version.
+pub fn version_description(push: &PolicyPush) -> String {
+    format!(
+        "steward.toml from {} {}@{} ({})",
+        push.host.as_str(),
+        push.repository,
+        push.commit,
+        push.branch
+    )
+}
+
 /// The SSM label of the version a commit published. Labels may not start with
 /// a digit (nor `aws`/`ssm`) and hold at most 100 characters.
 pub fn version_label(commit: &str) -> String {

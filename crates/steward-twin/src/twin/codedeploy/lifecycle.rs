@@ -32,8 +32,13 @@ pub struct Plan {
     pub group_id: String,
     pub spec: AppSpec,
     pub shifts: Vec<Shift>,
-    /// Alarm names of the group's enabled `alarmConfiguration`.
+    /// Alarm names of the enabled `alarmConfiguration` (the deployment's
+    /// override, else the group's).
     pub alarms: Vec<String>,
+    /// `autoRollbackConfiguration.enabled` (the deployment's, else the
+    /// group's): a failure or an alarm shifts traffic back. A StopDeployment
+    /// follows its own `autoRollbackEnabled`.
+    pub auto_rollback: bool,
     /// Base URL of `cargo lambda watch`; `None`: hooks count as invoked.
     pub invoker: Option<String>,
 }
@@ -44,8 +49,11 @@ struct Abort {
     status: &'static str,
     code: &'static str,
     message: String,
-    /// Shift traffic back to the current version.
+    /// Shift traffic back to the current version (if the configuration
+    /// rolls back automatically).
     rollback: bool,
+    /// Asked for by StopDeployment: `rollback` is the request's own.
+    manual: bool,
 }
 
 impl Abort {
@@ -55,6 +63,7 @@ impl Abort {
             code,
             message,
             rollback: true,
+            manual: false,
         }
     }
 }
@@ -70,7 +79,7 @@ pub async fn run(ctx: Arc<Ctx>, plan: Plan) {
     let (status, state, error, rolled_back) = match outcome {
         Ok(()) => ("Succeeded", "SUCCESS", None, None),
         Err(abort) => {
-            let rolled_back = if abort.rollback {
+            let rolled_back = if abort.rollback && (abort.manual || plan.auto_rollback) {
                 let spec = &plan.spec;
                 match shift_alias(
                     &ctx,
@@ -234,6 +243,7 @@ async fn checkpoint(ctx: &Ctx, store: &Store, plan: &Plan) -> Result<(), Abort> 
             code: "MANUAL_STOP",
             message: "The deployment was stopped by a StopDeployment request".into(),
             rollback: auto_rollback,
+            manual: true,
         });
     }
     match alarms_firing(ctx, &plan.alarms).await {
@@ -245,6 +255,7 @@ async fn checkpoint(ctx: &Ctx, store: &Store, plan: &Plan) -> Result<(), Abort> 
                 firing.join(", ")
             ),
             rollback: true,
+            manual: false,
         }),
         Ok(_) => Ok(()),
         // An unreadable alarm is not a firing one (ignorePollAlarmFailure-like).

@@ -215,7 +215,17 @@ async fn start_deployment(
     else {
         return Ok(reply);
     };
-    let alarm_config = &settings["alarmConfiguration"];
+    // A deployment's own alarm and rollback settings replace the group's
+    // (CreateDeployment overrideAlarmConfiguration / autoRollbackConfiguration).
+    let alarm_config = match body.get("overrideAlarmConfiguration") {
+        Some(own) if own.is_object() => own,
+        _ => &settings["alarmConfiguration"],
+    };
+    let rollback_config = match body.get("autoRollbackConfiguration") {
+        Some(own) if own.is_object() => own,
+        _ => &settings["autoRollbackConfiguration"],
+    };
+    let auto_rollback = rollback_config["enabled"] == true;
     let alarms = if alarm_config["enabled"] == true {
         alarm_config["alarms"]
             .as_array()
@@ -234,6 +244,7 @@ async fn start_deployment(
         spec,
         shifts,
         alarms,
+        auto_rollback,
         invoker,
     };
     store

@@ -110,7 +110,7 @@ async fn start(ctx: &Ctx, req: &AwsRequest) -> Option<Reply> {
         region: ctx.region.clone(),
         execution_arn: arn.clone(),
         pipeline_name: pipeline.clone(),
-        parameters: parameters(&body),
+        parameters: with_defaults(ctx, &pipeline, parameters(&body)).await,
     };
     match config.ctx.upgrade() {
         Some(ctx) => {
@@ -167,6 +167,39 @@ fn pipeline_arn(execution_arn: &str) -> String {
         .split_once("/execution/")
         .map_or(execution_arn, |(pipeline, _)| pipeline)
         .to_string()
+}
+
+/// As SageMaker does, each parameter of the pipeline definition the start did
+/// not give takes its `DefaultValue`.
+async fn with_defaults(
+    ctx: &Ctx,
+    pipeline: &str,
+    mut given: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let reply = super::endpoints::sagemaker(
+        ctx,
+        "DescribePipeline",
+        &json!({ "PipelineName": pipeline }),
+    )
+    .await;
+    let definition: Value = reply
+        .body_json()
+        .and_then(|b| serde_json::from_str(b["PipelineDefinition"].as_str()?).ok())
+        .unwrap_or_default();
+    for p in definition["Parameters"].as_array().into_iter().flatten() {
+        let Some(name) = p["Name"].as_str() else {
+            continue;
+        };
+        let default = match &p["DefaultValue"] {
+            Value::String(s) => s.clone(),
+            Value::Null => continue,
+            other => other.to_string(),
+        };
+        if !given.iter().any(|(n, _)| n == name) {
+            given.push((name.to_string(), default));
+        }
+    }
+    given
 }
 
 /// `PipelineParameters: [{"Name": …, "Value": …}]`.

@@ -8,8 +8,11 @@
 //!
 //! Errors as the runtime API reference lists them: an unknown endpoint is a
 //! 400 `ValidationError` ("Endpoint {name} of account {account} not found."),
-//! a model that cannot answer is a 424 `ModelError`.
+//! a model that cannot answer is a 424 `ModelError`. When the live config has
+//! an enabled `DataCaptureConfig`, the request and response are captured to S3
+//! as SageMaker does ([`capture`]).
 
+mod capture;
 mod predict;
 
 use http::{HeaderValue, Method, StatusCode};
@@ -99,7 +102,23 @@ async fn invoke(ctx: &Ctx, req: &AwsRequest, name: &str) -> Result<Reply, Box<Re
                 "Received client error (400) from primary with message \"{e}\"."
             ))
         })?;
-    let mut reply = Reply::json(&model.predict(&rows));
+    let predictions = model.predict(&rows);
+    let output = predictions.to_string();
+    capture::record(
+        ctx,
+        &config,
+        capture::Invocation {
+            endpoint: name,
+            variant: variant["VariantName"].as_str().unwrap_or("AllTraffic"),
+            input_type: &content_type,
+            input: &req.body,
+            output_type: "application/json",
+            output: output.as_bytes(),
+            at: ctx.clock.now(),
+        },
+    )
+    .await;
+    let mut reply = Reply::json(&predictions);
     reply
         .headers
         .insert("content-type", HeaderValue::from_static("application/json"));
