@@ -325,6 +325,9 @@ pub async fn alarm_mid_rollout(
     // Let the canary take its share of traffic before the alarm.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let mid = Utc::now();
+    // EventBridge times have whole seconds: the failure the alarm causes must
+    // be stamped after `mid`, or the ledger would say the rollout ended before.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let alarm = env
         .alarms
         .first()
