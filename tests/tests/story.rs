@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use steward::config::FromEnv;
 
 use serde_json::{json, Value};
 use start_build::Outcome;

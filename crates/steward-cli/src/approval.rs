@@ -9,6 +9,7 @@
 //! STEWARD_APPROVAL_URL, STEWARD_APPROVAL_KEY_SECRET_ID.
 
 use request_approval::{Config, Context, Outcome};
+use steward::config::FromEnv;
 
 pub struct ResendArgs<'a> {
     pub model_package_arn: &'a str,

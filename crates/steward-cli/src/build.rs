@@ -5,6 +5,7 @@
 use chrono::Utc;
 use start_build::{Config, Context, Outcome};
 use steward::build::BuildRequested;
+use steward::config::FromEnv;
 
 pub struct BuildArgs<'a> {
     pub group: &'a str,

@@ -12,6 +12,21 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
+/// A function's configuration, read once at cold start from its environment
+/// (`from_env`) or, in tests, from any lookup (`from_lookup`), so tests need not
+/// mutate the process environment. Implementors write `read` only.
+pub trait FromEnv: Sized {
+    fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError>;
+
+    fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Env::process())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&Env::new(lookup))
+    }
+}
+
 /// Variables looked up by name: the process environment, or a test's map
 /// (tests need not mutate the process environment).
 pub struct Env<F: Fn(&str) -> Option<String>> {

@@ -1,6 +1,7 @@
 use approval_link::{handler, Config, Context};
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use lambda_runtime::{service_fn, LambdaEvent};
+use steward::config::FromEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -1,7 +1,7 @@
 //! Configuration from the environment, parsed once at cold start.
 
-pub use steward::config::ConfigError;
 use steward::config::Env;
+pub use steward::config::{ConfigError, FromEnv};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -9,16 +9,7 @@ pub struct Config {
     pub ledger_table: String,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::read(&Env::process())
-    }
-
-    /// Parse from any lookup, so tests need not mutate the process environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Self::read(&Env::new(lookup))
-    }
-
+impl FromEnv for Config {
     fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
             ledger_table: env.required("STEWARD_LEDGER_TABLE")?,

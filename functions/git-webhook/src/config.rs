@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-pub use steward::config::ConfigError;
 use steward::config::Env;
+pub use steward::config::{ConfigError, FromEnv};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -20,16 +20,7 @@ pub struct Config {
     pub claim_lease: Duration,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::read(&Env::process())
-    }
-
-    /// Parse from any lookup, so tests need not mutate the process environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Self::read(&Env::new(lookup))
-    }
-
+impl FromEnv for Config {
     fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
             secret_id: env.required("STEWARD_WEBHOOK_SECRET_ID")?,

@@ -1,6 +1,7 @@
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use git_webhook::{handler, Config, Context};
 use lambda_runtime::{service_fn, LambdaEvent};
+use steward::config::FromEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

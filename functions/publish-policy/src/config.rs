@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-pub use steward::config::ConfigError;
 use steward::config::Env;
+pub use steward::config::{ConfigError, FromEnv};
 use steward::policy_store::publish::PolicySource;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,15 +30,7 @@ pub struct Config {
     pub claim_lease: Duration,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::read(&Env::process())
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Self::read(&Env::new(lookup))
-    }
-
+impl FromEnv for Config {
     fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let or = |name: &'static str, default: &str| {
             env.required(name).unwrap_or_else(|_| default.to_string())

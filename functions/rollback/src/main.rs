@@ -1,6 +1,7 @@
 use lambda_runtime::{service_fn, LambdaEvent};
 use rollback::{handler, Config, Context};
 use serde_json::Value;
+use steward::config::FromEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

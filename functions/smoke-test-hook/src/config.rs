@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-pub use steward::config::ConfigError;
 use steward::config::Env;
+pub use steward::config::{ConfigError, FromEnv};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -15,15 +15,7 @@ pub struct Config {
     pub claim_lease: Duration,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::read(&Env::process())
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Self::read(&Env::new(lookup))
-    }
-
+impl FromEnv for Config {
     fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
             ledger_table: env.required("STEWARD_LEDGER_TABLE")?,

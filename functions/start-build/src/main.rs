@@ -1,6 +1,7 @@
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use start_build::{handler, Config, Context};
+use steward::config::FromEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

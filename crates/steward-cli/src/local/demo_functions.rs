@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::Arc;
+use steward::config::FromEnv;
 
 use serde::Serialize;
 use serde_json::Value;

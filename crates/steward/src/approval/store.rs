@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
 use super::request::{ApprovalRequest, RequestStatus};
+use crate::ledger::item::{read_item, s, store};
 use crate::ledger::LedgerError;
 
 const REQUEST_SK: &str = "REQUEST";
@@ -189,17 +190,11 @@ impl ApprovalStore for DynamoApprovals {
     }
 
     async fn get(&self, token_id: &str) -> Result<Option<ApprovalRequest>, LedgerError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(request_pk(token_id)))
-            .key("SK", s(REQUEST_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store("GetItem", e))?;
-        out.item.as_ref().map(request_from_item).transpose()
+        read_item(&self.client, &self.table, request_pk(token_id), REQUEST_SK)
+            .await?
+            .as_ref()
+            .map(request_from_item)
+            .transpose()
     }
 
     async fn open(&self) -> Result<Vec<ApprovalRequest>, LedgerError> {
@@ -305,20 +300,6 @@ fn corrupt(token_id: &str, e: serde_json::Error) -> LedgerError {
         pk: request_pk(token_id),
         sk: REQUEST_SK.into(),
         reason: e.to_string(),
-    }
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn store<E>(operation: &'static str, e: E) -> LedgerError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error,
-{
-    LedgerError::Store {
-        operation,
-        message: crate::aws_error::describe(&e),
     }
 }
 

@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
 use super::quiet::{ClosedPeriod, QuietObject, QuietState};
+use crate::ledger::item::{read_item, s, store};
 use crate::ledger::LedgerError;
 
 const SK: &str = "PERIOD";
@@ -46,22 +47,8 @@ fn pk(group: &str) -> String {
     format!("QUIET#{group}")
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
 fn b(v: bool) -> AttributeValue {
     AttributeValue::Bool(v)
-}
-
-fn store<E>(operation: &'static str, e: E) -> LedgerError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error,
-{
-    LedgerError::Store {
-        operation,
-        message: crate::aws_error::describe(&e),
-    }
 }
 
 /// The attributes of an object under `prefix` (`last` or `closed`); absent
@@ -108,17 +95,10 @@ impl QuietPeriods {
 
     /// The group's state, read consistently; `None` before its first object.
     pub async fn read(&self, group: &str) -> Result<Option<QuietState>, LedgerError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(pk(group)))
-            .key("SK", s(SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store("GetItem", e))?;
-        out.item.map(|item| state_from(group, &item)).transpose()
+        read_item(&self.client, &self.table, pk(group), SK)
+            .await?
+            .map(|item| state_from(group, &item))
+            .transpose()
     }
 
     /// Record an object that landed under the group's prefix.

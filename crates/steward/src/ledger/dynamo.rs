@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
 use super::claim::{epoch_seconds_now, new_owner};
+use super::item::{n, read_item, s, store};
 use super::{Claim, ClaimToken, Ledger, LedgerError, LineageRecord, Subject, CLAIM_RETENTION};
 use crate::naming::IdempotencyKey;
 
@@ -42,40 +43,12 @@ impl DynamoLedger {
         &self,
         key: &IdempotencyKey,
     ) -> Result<Option<HashMap<String, AttributeValue>>, LedgerError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(claim_pk(key)))
-            .key("SK", s(CLAIM_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store("GetItem", e))?;
-        Ok(out.item)
+        read_item(&self.client, &self.table, claim_pk(key), CLAIM_SK).await
     }
 }
 
 fn claim_pk(key: &IdempotencyKey) -> String {
     format!("IDEMP#{key}")
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn store<E>(operation: &'static str, e: E) -> LedgerError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error,
-{
-    LedgerError::Store {
-        operation,
-        message: crate::aws_error::describe(&e),
-    }
 }
 
 fn string_attr<'a>(

@@ -16,6 +16,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::item::{read_item, s, store};
 use super::LedgerError;
 use crate::deploy::EnvironmentState;
 
@@ -143,20 +144,6 @@ impl DynamoEnvironments {
     }
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn store<E>(operation: &'static str, e: E) -> LedgerError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error,
-{
-    LedgerError::Store {
-        operation,
-        message: crate::aws_error::describe(&e),
-    }
-}
-
 fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
     item.get(name)
         .and_then(|v| v.as_s().ok())
@@ -170,17 +157,7 @@ impl EnvironmentLedger for DynamoEnvironments {
         environment: &str,
     ) -> Result<Option<EnvironmentState>, LedgerError> {
         let pk = environment_pk(group, environment);
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(&pk))
-            .key("SK", s(STATE_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store("GetItem", e))?;
-        let Some(item) = out.item else {
+        let Some(item) = read_item(&self.client, &self.table, &pk, STATE_SK).await? else {
             return Ok(None);
         };
         let corrupt = |reason: String| LedgerError::Corrupt {

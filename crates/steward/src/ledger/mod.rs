@@ -16,6 +16,7 @@
 mod claim;
 mod dynamo;
 pub mod environment;
+pub(crate) mod item;
 mod memory;
 mod record;
 
