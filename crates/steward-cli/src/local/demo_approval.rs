@@ -250,7 +250,9 @@ fn paragraphs(html: &str) -> Vec<String> {
 fn strip_tags(html: &str) -> String {
     let mut text = String::new();
     let mut in_tag = false;
-    for c in html.chars() {
+    // A line break on the page (a metric's label, then its path) reads as a
+    // separator in the terminal.
+    for c in html.replace("<br>", " · ").chars() {
         match c {
             '<' => in_tag = true,
             '>' => in_tag = false,
