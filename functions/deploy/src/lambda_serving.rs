@@ -12,6 +12,7 @@ use aws_sdk_codedeploy::types::{
 };
 use aws_sdk_lambda::types::{Environment, LastUpdateStatus};
 use steward::aws_error;
+pub use steward::deploy::lambda_alias::DeploymentView;
 use steward::deploy::lambda_alias::{
     self, LambdaDeploymentConfig, LambdaRouting, MODEL_DATA_URL, MODEL_PACKAGE_ARN,
 };
@@ -42,23 +43,6 @@ where
         operation,
         target: target.to_string(),
         message: aws_error::describe(&e),
-    }
-}
-
-/// What `GetDeployment` says about a deployment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeploymentView {
-    pub id: String,
-    /// `Created`, `Queued`, `InProgress`, `Baking`, `Ready`, `Succeeded`, `Failed` or `Stopped`.
-    pub status: String,
-    pub description: Option<String>,
-    /// The error's code and message, for a failed or stopped deployment.
-    pub error: Option<String>,
-}
-
-impl DeploymentView {
-    pub fn is_running(&self) -> bool {
-        !matches!(self.status.as_str(), "Succeeded" | "Failed" | "Stopped")
     }
 }
 
@@ -439,22 +423,13 @@ impl LambdaServing {
                 message: "the reply has no deploymentInfo".into(),
             });
         };
-        Ok(DeploymentView {
-            id: id.to_string(),
-            status: info
-                .status
+        Ok(DeploymentView::new(
+            id,
+            info.status.as_ref().map(DeploymentStatus::as_str),
+            info.description.clone(),
+            info.error_information
                 .as_ref()
-                .map(DeploymentStatus::as_str)
-                .unwrap_or("Created")
-                .to_string(),
-            description: info.description.clone(),
-            error: info.error_information.as_ref().map(|e| {
-                format!(
-                    "{}: {}",
-                    e.code.as_ref().map(|c| c.as_str()).unwrap_or("ERROR"),
-                    e.message.as_deref().unwrap_or("no message")
-                )
-            }),
-        })
+                .map(|e| (e.code.as_ref().map(|c| c.as_str()), e.message.as_deref())),
+        ))
     }
 }

@@ -9,6 +9,7 @@ use aws_sdk_codedeploy::types::{
     RevisionLocation, RevisionLocationType,
 };
 use steward::aws_error;
+pub use steward::deploy::lambda_alias::DeploymentView;
 use steward::deploy::lambda_alias::ALL_AT_ONCE;
 
 use crate::RollbackError;
@@ -25,32 +26,6 @@ impl AliasView {
     /// Whether `version` takes any of the alias's traffic.
     pub fn serves(&self, version: &str) -> bool {
         self.version == version || self.weighted.iter().any(|v| v == version)
-    }
-}
-
-/// What `GetDeployment` says about a deployment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeploymentView {
-    pub id: String,
-    pub status: String,
-    pub description: Option<String>,
-    /// `code: message` of a failed or stopped deployment.
-    pub error: Option<String>,
-}
-
-impl DeploymentView {
-    pub fn is_running(&self) -> bool {
-        !matches!(self.status.as_str(), "Succeeded" | "Failed" | "Stopped")
-    }
-
-    /// How it ended, for a reason: `deployment d-1 stopped: ALARM_ACTIVE: …`.
-    pub fn describe_end(&self) -> String {
-        format!(
-            "deployment {} {}: {}",
-            self.id,
-            self.status.to_lowercase(),
-            self.error.as_deref().unwrap_or("no error information")
-        )
     }
 }
 
@@ -167,23 +142,14 @@ impl AliasServing {
                 message: "the reply has no deploymentInfo".into(),
             });
         };
-        Ok(DeploymentView {
-            id: id.to_string(),
-            status: info
-                .status
+        Ok(DeploymentView::new(
+            id,
+            info.status.as_ref().map(DeploymentStatus::as_str),
+            info.description.clone(),
+            info.error_information
                 .as_ref()
-                .map(DeploymentStatus::as_str)
-                .unwrap_or("Created")
-                .to_string(),
-            description: info.description.clone(),
-            error: info.error_information.as_ref().map(|e| {
-                format!(
-                    "{}: {}",
-                    e.code.as_ref().map(|c| c.as_str()).unwrap_or("ERROR"),
-                    e.message.as_deref().unwrap_or("no message")
-                )
-            }),
-        })
+                .map(|e| (e.code.as_ref().map(|c| c.as_str()), e.message.as_deref())),
+        ))
     }
 
     /// StopDeployment with `autoRollbackEnabled`: CodeDeploy shifts the alias

@@ -204,6 +204,24 @@ pub const MODEL_PACKAGE_ARN: &str = "MODEL_PACKAGE_ARN";
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_deployment_view_names_a_missing_status_and_error_parts() {
+        let fresh = DeploymentView::new("d-1", None, None, None);
+        assert_eq!(fresh.status, "Created");
+        assert!(fresh.is_running());
+        let stopped = DeploymentView::new(
+            "d-2",
+            Some("Stopped"),
+            None,
+            Some((Some("ALARM_ACTIVE"), None)),
+        );
+        assert!(!stopped.is_running());
+        assert_eq!(
+            stopped.describe_end(),
+            "deployment d-2 stopped: ALARM_ACTIVE: no message"
+        );
+    }
+
     use super::*;
     use std::time::Duration;
 
@@ -336,5 +354,55 @@ mod tests {
             Some((arn.to_string(), "scorer".to_string(), "4".to_string()))
         );
         assert_eq!(parse_deployment_description("hand-made deployment"), None);
+    }
+}
+
+/// What CodeDeploy's `GetDeployment` says about a deployment, as deploy and
+/// rollback both read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentView {
+    pub id: String,
+    /// `Created`, `Queued`, `InProgress`, `Baking`, `Ready`, `Succeeded`, `Failed` or `Stopped`.
+    pub status: String,
+    pub description: Option<String>,
+    /// `code: message` of a failed or stopped deployment.
+    pub error: Option<String>,
+}
+
+impl DeploymentView {
+    /// From `deploymentInfo`'s fields: no status reads as `Created` (what
+    /// CodeDeploy reports first); an error without code or message says so.
+    pub fn new(
+        id: &str,
+        status: Option<&str>,
+        description: Option<String>,
+        error: Option<(Option<&str>, Option<&str>)>,
+    ) -> Self {
+        Self {
+            id: id.to_string(),
+            status: status.unwrap_or("Created").to_string(),
+            description,
+            error: error.map(|(code, message)| {
+                format!(
+                    "{}: {}",
+                    code.unwrap_or("ERROR"),
+                    message.unwrap_or("no message")
+                )
+            }),
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        !matches!(self.status.as_str(), "Succeeded" | "Failed" | "Stopped")
+    }
+
+    /// How it ended, for a reason: `deployment d-1 stopped: ALARM_ACTIVE: …`.
+    pub fn describe_end(&self) -> String {
+        format!(
+            "deployment {} {}: {}",
+            self.id,
+            self.status.to_lowercase(),
+            self.error.as_deref().unwrap_or("no error information")
+        )
     }
 }
